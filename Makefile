@@ -1,0 +1,24 @@
+# Two commands for a fresh machine:  make run   (setup + load the embedded synthetic trial)
+#                                    make test  (the test suite)
+SHELL := /bin/bash
+export DAGSTER_HOME := $(abspath dagster_home)
+export PATH := $(HOME)/.local/bin:$(PATH)
+export UV_COMPILE_BYTECODE := 1
+
+.PHONY: setup run test ui clean
+
+setup:
+	@command -v uv >/dev/null 2>&1 || python3 -m pip install --user --quiet uv
+	uv sync --frozen --compile-bytecode
+
+run: setup
+	uv run trialwh load
+
+test: setup
+	uv run pytest -q
+
+ui: setup
+	uv run dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+clean:
+	rm -rf warehouse dagster_home/storage dagster_home/history dagster_home/schedules dagster_home/.logs_queue dagster_home/.telemetry

@@ -1,0 +1,21 @@
+"""The analyst copy (group ``publish``): replaced atomically only after a successful load.
+
+It depends on everything a load builds, so a failed form, a failed blocking check or any
+failed upstream asset stops it, and ``warehouse/trial.duckdb`` keeps the previous load.
+"""
+
+
+import dagster as dg
+
+from assets.qa import qa_findings, qa_load_summary
+from pipeline.publish import publish_atomically
+from pipeline.resources import WarehouseResource
+
+
+@dg.asset(key=["warehouse", "published"], group_name="publish", deps=[qa_findings, qa_load_summary], kinds={"duckdb"})
+def published_warehouse(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """warehouse/trial.duckdb: what analysts query, read-only."""
+    path = publish_atomically(warehouse.working_path, warehouse.published_path)
+    return dg.MaterializeResult(
+        metadata={"path": dg.MetadataValue.path(str(path)), "bytes": path.stat().st_size}
+    )

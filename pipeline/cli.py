@@ -1,0 +1,123 @@
+"""``trialwh``: the data manager's command line.
+
+- ``trialwh generate``: write a synthetic EDC export (CSV, REDCap or ODM) with its manifest.
+- ``trialwh load [EXPORT]``: run the ``nightly_load`` job in-process on a folder, zip or ODM
+  file (default: the embedded synthetic trial) and print what was loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from pipeline.resources import PROJECT_ROOT
+
+
+def _ensure_dagster_home() -> Path:
+    home = Path(os.environ.get("DAGSTER_HOME") or PROJECT_ROOT / "dagster_home").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from pipeline.synthetic import generate
+
+    summary = generate(
+        Path(args.out), subjects=args.subjects, seed=args.seed, fmt=args.format, mess_rate=args.mess_rate,
+        config_path=args.config,
+    )
+    print(f"wrote a {args.format} export to {Path(args.out).resolve()}")
+    for key, value in summary.items():
+        print(f"  {key}: {value}")
+    return 0
+
+
+def run_load(export: str | None, home: str | None, trigger: str = "cli"):
+    """Execute ``nightly_load`` in-process; returns (success, warehouse resource, result)."""
+    import dagster as dg
+
+    from pipeline.definitions import build_definitions
+
+    _ensure_dagster_home()
+    defs = build_definitions(home=home, export_path=export)
+    job = defs.resolve_job_def("nightly_load")
+    result = job.execute_in_process(
+        instance=dg.DagsterInstance.get(), raise_on_error=False, tags={"trialwh/trigger": trigger}
+    )
+    return result.success, defs.resources["warehouse"], result
+
+
+def load_summary_text(success: bool, warehouse, result) -> str:
+    import duckdb
+
+    lines = []
+    path = warehouse.published_path if success else warehouse.working_path
+    if not success:
+        failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+        lines.append("LOAD FAILED: the published warehouse was left as it was.")
+        for event in result.all_events:
+            if event.event_type_value == "STEP_FAILURE":
+                lines.append(f"  {event.step_key}: {event.event_specific_data.error.message.strip().splitlines()[0]}")
+        if not failed:
+            lines.append("  (no step failed; a blocking check stopped the load)")
+    if not path.exists():
+        return "\n".join(lines)
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        tables = {r[0] for r in con.execute("SELECT schema_name || '.' || table_name FROM duckdb_tables()").fetchall()}
+        if "qa.load_summary" in tables:
+            lines.append(f"{'form':<6} {'rows in':>8} {'loaded':>8} {'quarantined':>12}")
+            for form, n_in, n_ok, n_q in con.execute("SELECT * FROM qa.load_summary ORDER BY FORM").fetchall():
+                lines.append(f"{form:<6} {n_in:>8} {n_ok:>8} {n_q:>12}")
+            tot = con.execute("SELECT sum(ROWS_IN), sum(ROWS_ACCEPTED), sum(ROWS_QUARANTINED) FROM qa.load_summary").fetchone()
+            lines.append(f"{'total':<6} {tot[0]:>8} {tot[1]:>8} {tot[2]:>12}")
+        if "qa.findings" in tables:
+            sev = con.execute(
+                "SELECT SEVERITY, count(*) FROM qa.findings GROUP BY 1 ORDER BY array_position(['ERROR','WARN','NOTICE'], SEVERITY)"
+            ).fetchall()
+            lines.append("findings by severity: " + (", ".join(f"{s} {n}" for s, n in sev) or "none"))
+    finally:
+        con.close()
+    if success:
+        lines.append(f"published warehouse: {warehouse.published_path}")
+    return "\n".join(lines)
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    if args.config:
+        os.environ["TRIALWH_CONFIG"] = str(Path(args.config).resolve())
+    success, warehouse, result = run_load(args.export, args.home)
+    print(load_summary_text(success, warehouse, result))
+    return 0 if success else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="trialwh", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="write a synthetic EDC export")
+    gen.add_argument("--subjects", type=int, default=None, help="number of subjects (default: trial config, 31)")
+    gen.add_argument("--seed", type=int, default=None, help="random seed (default: trial config)")
+    gen.add_argument("--format", choices=["csv", "redcap", "odm"], default="csv")
+    gen.add_argument("--mess-rate", type=float, default=1.0, help="multiplier of crf.md §7 defect rates; 0 = clean")
+    gen.add_argument("--out", required=True, help="output folder")
+    gen.add_argument("--config", default=None, help="trial configuration YAML (default: the shipped one)")
+    gen.set_defaults(func=cmd_generate)
+
+    load = sub.add_parser("load", help="load an export into the warehouse (default: the embedded synthetic trial)")
+    load.add_argument("export", nargs="?", default=None, help="export folder, .zip or ODM .xml file")
+    load.add_argument("--home", default=None, help="warehouse folder (default: $TRIALWH_HOME or ./warehouse)")
+    load.add_argument("--config", default=None, help="trial configuration YAML")
+    load.set_defaults(func=cmd_load)
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+"""The one Dagster ``Definitions`` of the project (loaded by ``workspace.yaml`` and ``dg``).
+
+Nothing here opens DuckDB or reads data: definition load only builds the asset graph.
+The in-process executor is the default because this machine has 2 cores and a process per
+step costs seconds.
+"""
+
+import dagster as dg
+
+from assets.publish import published_warehouse
+from assets.qa import qa_findings, qa_load_summary
+from assets.raw import raw_export, raw_form_assets
+from assets.stg import stg_form_assets
+from pipeline.jobs import nightly_load
+from pipeline.resources import build_resources
+
+
+def build_definitions(home=None, export_path=None) -> dg.Definitions:
+    return dg.Definitions(
+        assets=[raw_export, *raw_form_assets, *stg_form_assets, qa_findings, qa_load_summary, published_warehouse],
+        jobs=[nightly_load],
+        resources=build_resources(home, export_path),
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions()

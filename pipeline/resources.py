@@ -1,0 +1,79 @@
+"""Where the warehouse lives, in one place.
+
+``WarehouseResource`` knows every path a load touches: the export it reads, the working
+DuckDB file a run writes, the staging folder, and the published analyst copy. Nothing else in
+the code builds these paths, so switching to another location (a test's tmp dir, a shared
+drive) is one setting: ``TRIALWH_HOME`` or the resource config.
+
+DuckDB allows one writing process per file. A run therefore only ever writes
+``build/trial.duckdb``; analysts read ``trial.duckdb``, which ``publish`` replaces atomically
+once a load has succeeded. No connection is opened at import or definition time.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("TRIALWH_HOME") or PROJECT_ROOT / "warehouse").resolve()
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """Paths of one warehouse and the export a load reads."""
+
+    home: str = ""  # empty: TRIALWH_HOME or <project>/warehouse
+    export_path: str = ""  # empty: the embedded default synthetic trial
+
+    @property
+    def root(self) -> Path:
+        return Path(self.home).resolve() if self.home else default_home()
+
+    @property
+    def published_path(self) -> Path:
+        return self.root / "trial.duckdb"
+
+    @property
+    def build_dir(self) -> Path:
+        return self.root / "build"
+
+    @property
+    def working_path(self) -> Path:
+        return self.build_dir / "trial.duckdb"
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.build_dir / "staging"
+
+    @property
+    def default_export_dir(self) -> Path:
+        return self.root / "default_export"
+
+    def resolved_export(self) -> Path:
+        """The export to load: the configured one, else the embedded default (generated on first use)."""
+        if self.export_path:
+            path = Path(self.export_path).expanduser().resolve()
+            if not path.exists():
+                raise FileNotFoundError(f"export not found: {path}")
+            return path
+        from pipeline.default_export import ensure_default_export
+
+        return ensure_default_export(self.default_export_dir)
+
+
+def build_resources(home: str | os.PathLike | None = None, export_path: str | os.PathLike | None = None) -> dict:
+    """The resources of one warehouse: its paths, and DuckDB (dagster-duckdb) on the working file."""
+    warehouse = WarehouseResource(home=str(home or ""), export_path=str(export_path or ""))
+    return {
+        "warehouse": warehouse,
+        "duckdb": DuckDBResource(
+            database=str(warehouse.working_path),
+            connection_config={"threads": 2, "memory_limit": "4GB", "preserve_insertion_order": True},
+        ),
+    }
