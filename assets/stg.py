@@ -2,7 +2,9 @@
 
 Each ``stg/<form>`` asset validates ``raw.<form>`` (``pipeline.validation``) and writes
 ``stg.<form>`` (accepted rows), ``quarantine.<form>`` (rows with an ERROR, with their reasons,
-and superseded duplicates) and ``qa.findings_<form>``. Two checks ride with it:
+and superseded duplicates), ``validation.<form>`` (every row typed, quarantined ones flagged,
+which the cross-form checks read so that one pass reports everything wrong with a row) and
+``qa.findings_<form>``. Two checks ride with it:
 ``reconciliation`` (rows in = accepted + quarantined; blocking, so nothing is published when a
 row would go missing) and ``pandera_contract`` (failure counts by rule; WARN, since bad rows
 are expected and quarantined, not a reason to stop the load).
@@ -58,6 +60,7 @@ def _stg_form_asset(form_name: str) -> dg.AssetsDefinition:
                 dm_subjects = frozenset(dm["s"].drop_nulls().to_list())
             result = validate_form(form_name, raw, ValidationContext(config.data_cutoff(), dm_subjects))
             write_table(con, f"stg.{table}", result.accepted)
+            write_table(con, f"validation.{table}", result.candidates)
             write_table(con, f"quarantine.{table}", result.quarantine)
             write_table(con, f"qa.findings_{table}", result.findings)
             loaded = con.execute(f"SELECT count(*) FROM stg.{table}").fetchone()[0]

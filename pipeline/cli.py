@@ -37,7 +37,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_load(export: str | None, home: str | None, trigger: str = "cli"):
+def run_load(export: str | None, home: str | None, trigger: str = "cli", log_level: str = "WARNING"):
     """Execute ``nightly_load`` in-process; returns (success, warehouse resource, result)."""
     import dagster as dg
 
@@ -47,7 +47,10 @@ def run_load(export: str | None, home: str | None, trigger: str = "cli"):
     defs = build_definitions(home=home, export_path=export)
     job = defs.resolve_job_def("nightly_load")
     result = job.execute_in_process(
-        instance=dg.DagsterInstance.get(), raise_on_error=False, tags={"trialwh/trigger": trigger}
+        instance=dg.DagsterInstance.get(),
+        raise_on_error=False,
+        tags={"trialwh/trigger": trigger},
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
     )
     return result.success, defs.resources["warehouse"], result
 

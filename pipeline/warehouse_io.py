@@ -10,7 +10,7 @@ import polars as pl
 
 
 def read_table(con: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame:
-    return pl.from_arrow(con.sql(f"SELECT * FROM {table}").fetch_arrow_table())
+    return pl.from_arrow(con.sql(f"SELECT * FROM {table}").to_arrow_table())
 
 
 def write_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> int:

@@ -66,6 +66,6 @@ def query(db: Path, sql: str) -> pl.DataFrame:
 
     con = duckdb.connect(str(db), read_only=True)
     try:
-        return pl.from_arrow(con.sql(sql).fetch_arrow_table())
+        return pl.from_arrow(con.sql(sql).to_arrow_table())
     finally:
         con.close()

@@ -6,7 +6,6 @@ shows exactly which bytes produce which staged values.
 
 from __future__ import annotations
 
-import shutil
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -148,7 +147,6 @@ def test_csv_missing_required_column_is_error_for_that_form_only(tmp_path, csv_e
 
 
 def test_csv_undecodable_and_ragged_files_are_structural_errors(tmp_path, csv_export):
-    write(csv_export / "CM.csv", "STUDYID,SITEID\n")
     (csv_export / "CM.csv").write_bytes(b"STUDYID,SUBJID\n\xff\xfe\xfa\x80\x80\n")
     text = form_csv("EOS", [key(visit="EOSLOG", EOSDAT="x", EOSSTAT="y", LSTCONDT="z")])
     write(csv_export / "EOS.csv", text + "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p,q\n")
@@ -245,12 +243,13 @@ def _redcap_export(root: Path) -> Path:
     lb_items = [f"lb_{i}".lower() for i in FORMS["LB"].item_names]
     others = [f"{f}_{i}".lower() for f in FORMS if f not in ("DM", "DX", "AE", "LB") for i in FORMS[f].item_names]
     cols = (["record_id", "redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance"]
-            + dm_items + ["dm_complete"] + dx_items + dx_boxes + ["dx_complete"] + ae_items + ["ae_complete"]
+            + dm_items + ["dm_lastmod", "dm_complete"] + dx_items + dx_boxes + ["dx_complete"] + ae_items + ["ae_complete"]
             + lb_items + ["lb_complete", "lb_labname"] + others)
     rows = [
         # screening: DM and DX share one row; checkbox 0s in every row
         {"record_id": "101-001", "redcap_event_name": "screening_arm_1", "dm_icdat": "2022-01-05", "dm_sex": "2",
-         "dm_scrfail": "0", "dm_age": " 54", "dx_dxdat": "2021-11", "dx_primsite": "3", "dx_metsites___1": "1",
+         "dm_scrfail": "0", "dm_age": " 54", "dm_lastmod": "2022-01-05T10:00:00",
+         "dx_dxdat": "2021-11", "dx_primsite": "3", "dx_metsites___1": "1",
          "dx_metsites___2": "0", "dx_metsites___3": "1", "dx_metsites___99": "0", "dx_complete": "2"},
         # AE repeating instrument rows (checkbox columns of DX export 0 there too)
         {"record_id": "101-001", "redcap_event_name": "ae_log_arm_1", "redcap_repeat_instrument": "ae",
@@ -283,7 +282,8 @@ def test_redcap_events_instances_and_sharing(tmp_path):
         ("101", "001", "SCREENING", "1", "1", "1"),
         ("101", "002", "SCREENING", "1", "1", "1"),
     ]
-    assert dm["SRC_ROW"].to_list() == [1, 5] and dm["LASTMOD"].to_list() == [None, None]
+    assert dm["SRC_ROW"].to_list() == [1, 5]
+    assert dm["LASTMOD"].to_list() == ["2022-01-05T10:00:00", None]  # hidden <form>_lastmod field
     assert dm["AGE"][0] == " 54"  # verbatim
     assert dm["SRC_FORMAT"][0] == "redcap" and dm["SRC_FILE"][0] == "TRIAL_DATA_2023-08-28.csv"
     dx = table(res, "DX")
@@ -346,7 +346,6 @@ def test_odm_transactional_latest_wins_and_remove(tmp_path):
 
 def test_odm_later_in_file_wins_without_audit(tmp_path):
     xml = (FIXTURES / "odm_transactional.xml").read_text(encoding="utf-8")
-    xml = xml.replace('<ItemData ItemOID="I_DM_SEX" Value="1"/>', '<ItemData ItemOID="I_DM_SEX" Value="1"/>',)
     extra = ('<ItemGroupData ItemGroupOID="IG_DM" ItemGroupRepeatKey="1">'
              '<ItemData ItemOID="I_DM_SEX" Value="2"/></ItemGroupData>\n    </FormData>')
     xml = xml.replace("</FormData>", extra, 1)
@@ -409,7 +408,23 @@ def test_generator_renderings_stage_to_the_same_rows(tmp_path):
     for form in FORMS:
         frames = {}
         for fmt, res in staged.items():
-            df = pl.read_parquet(res.forms[form]).drop(list(LINEAGE_COLUMNS))
+            df = pl.read_parquet(res.forms[form]).drop([c for c in LINEAGE_COLUMNS if c != "LASTMOD"])
             frames[fmt] = df.sort(list(df.columns))
         for fmt in ("redcap", "odm"):
             assert frames[fmt].equals(frames["csv"]), f"{form}: {fmt} differs from csv\n{frames[fmt]}\n{frames['csv']}"
+    # and the zipped ODM rendering stages like the folder
+    out = tmp_path / "gen_odm"
+    archive = _zip(tmp_path / "odm.zip", {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()})
+    zipped = stage_export(archive, tmp_path / "w_zip", LOAD_TS)
+    assert zipped.rows_in == staged["odm"].rows_in
+    for form in FORMS:
+        a = pl.read_parquet(staged["odm"].forms[form]).drop("SRC_FILE")
+        assert a.equals(pl.read_parquet(zipped.forms[form]).drop("SRC_FILE")), form
+
+
+def test_odm_snapshot_keeps_repeated_groups_for_validation(tmp_path):
+    """In a snapshot a repeated key is a data problem, not history: every copy is staged (DUP01/DUP02 see it)."""
+    xml = (FIXTURES / "odm_transactional.xml").read_text(encoding="utf-8").replace(
+        'FileType="Transactional"', 'FileType="Snapshot"')
+    ae = table(stage(tmp_path, write(tmp_path / "snapshot.xml", xml)), "AE")
+    assert sorted(ae["IGREP"].to_list()) == ["1", "1", "1", "3"]

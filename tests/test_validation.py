@@ -92,6 +92,7 @@ def test_lab_units_comparators_and_ranges():
     assert (acc[2]["LBSTRESC"], acc[2]["LBSTRESN"]) == ("<0.5", None)
     assert acc[6]["LBSTAT"] == "NOT DONE"
     assert rules_by_row(result) == {3: {"LB01"}, 4: {"LB02"}, 5: {"LB01"}}
+    assert sorted(result.findings.filter(pl.col("RULE_ID") == "LB02")["FIELD"].to_list()) == ["LBORNRHI", "LBORNRLO"]
     assert sorted(result.quarantine["SRC_ROW"].to_list()) == [3, 5]
 
 

@@ -21,8 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from xml.sax import SAXException, handler as sax_handler
-from xml.sax.handler import ContentHandler
+from xml.sax import SAXException
+from xml.sax.handler import ContentHandler, feature_namespaces
 
 import polars as pl
 import pyarrow as pa
@@ -53,6 +53,12 @@ def _parse_ts(text: str | None) -> datetime | None:
     except ValueError:
         return None
     return ts.replace(tzinfo=timezone.utc) if ts.tzinfo is None else ts.astimezone(timezone.utc)
+
+
+def _latest(stamps: list[str]) -> str | None:
+    """The latest of item-level DateTimeStamps (a group without its own AuditRecord)."""
+    floor = datetime.min.replace(tzinfo=timezone.utc)
+    return max(stamps, key=lambda s: _parse_ts(s) or floor) if stamps else None
 
 
 def _arrow_schema(form: str) -> pa.Schema:
@@ -117,6 +123,7 @@ class OdmHandler(ContentHandler):
         super().__init__()
         self.src, self.tmp_dir, self.sinks = src, tmp_dir, sinks
         self.seq = seq_start
+        self.transactional = False  # FileType="Transactional": later copies supersede earlier ones
         self.locator = None
         self.stack: list[str] = []  # local names of open ODM elements
         self.skip = 0  # depth inside a vendor element or an unknown form
@@ -139,6 +146,9 @@ class OdmHandler(ContentHandler):
         self._item_null = False
         self._audit_target: str | None = None
         self.ignored: dict[str, set[str]] = {}
+        # element dispatch tables, built once (a 1 GB file has tens of millions of elements)
+        self._starts = {n[len("_start_"):]: getattr(self, n) for n in dir(self) if n.startswith("_start_")}
+        self._ends = {n[len("_end_"):]: getattr(self, n) for n in dir(self) if n.startswith("_end_")}
 
     # -- plumbing ---------------------------------------------------------------------------
     def setDocumentLocator(self, locator):
@@ -174,22 +184,22 @@ class OdmHandler(ContentHandler):
             self.skip += 1
             return
         self.stack.append(local)
-        start = getattr(self, f"_start_{local}", None)
+        start = self._starts.get(local)
         if start is not None:
             start(attrs)
         elif local.startswith("ItemData"):  # typed ItemDataString / ItemDataInteger / ...
-            self._start_item(attrs, typed=True)
+            self._open_item(attrs, typed=True)
 
     def endElementNS(self, name, qname):
         if self.skip:
             self.skip -= 1
             return
         local = self.stack.pop()
-        end = getattr(self, f"_end_{local}", None)
+        end = self._ends.get(local)
         if end is not None:
             end()
         elif local.startswith("ItemData"):
-            self._end_item()
+            self._close_item()
 
     # -- metadata ---------------------------------------------------------------------------
     def _start_ItemDef(self, attrs):
@@ -224,6 +234,11 @@ class OdmHandler(ContentHandler):
             preferred = [t for lang, t in self._decodes if lang is None or lang.lower().startswith("en")]
             self.codelists[self._codelist][self._coded] = (preferred or [self._decodes[0][1]])[0]
         self._coded = None
+
+    def _start_ODM(self, attrs):
+        # only a transactional file carries an audit history in which a later copy supersedes
+        if (self._attr(attrs, "FileType") or "").lower() == "transactional":
+            self.transactional = True
 
     # -- clinical data ----------------------------------------------------------------------
     def _start_ClinicalData(self, attrs):
@@ -267,7 +282,7 @@ class OdmHandler(ContentHandler):
         g, self.group = self.group, None
         if g is None:
             return
-        stamp = g.audit or (max(g.item_audits, key=lambda s: _parse_ts(s) or datetime.min.replace(tzinfo=timezone.utc)) if g.item_audits else None)
+        stamp = g.audit or _latest(g.item_audits)
         lastmod = stamp or g.vendor_ts or self.form_audit or self.form_vendor_ts
         self.seq += 1
         row = dict(g.keys, **g.items)
@@ -278,12 +293,12 @@ class OdmHandler(ContentHandler):
         sink.add(row)
 
     def _start_ItemData(self, attrs):
-        self._start_item(attrs, typed=False)
+        self._open_item(attrs, typed=False)
 
     def _end_ItemData(self):
-        self._end_item()
+        self._close_item()
 
-    def _start_item(self, attrs, typed: bool):
+    def _open_item(self, attrs, typed: bool):
         if self.group is None:
             return
         oid = self._attr(attrs, "ItemOID") or ""
@@ -301,7 +316,7 @@ class OdmHandler(ContentHandler):
         elif item is not None:
             self.group.items[item] = None if self._item_null else self._attr(attrs, "Value")
 
-    def _end_item(self):
+    def _close_item(self):
         if self.item is None:
             return
         item, typed = self.item
@@ -330,7 +345,7 @@ class OdmHandler(ContentHandler):
 
 def _parse_file(path: Path, src: str, handler: OdmHandler) -> None:
     parser = DefusedExpatParser(namespaceHandling=1, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    parser.setFeature(sax_handler.feature_namespaces, True)
+    parser.setFeature(feature_namespaces, True)
     parser.setContentHandler(handler)
     try:
         parser.parse(str(path))
@@ -343,22 +358,46 @@ def _parse_file(path: Path, src: str, handler: OdmHandler) -> None:
         raise ExportFormatError(f"{src}: not well-formed XML: {exc}") from None
 
 
-def _finalize(form: str, sink: _FormSink, handler: OdmHandler, out_dir: Path, load_ts: datetime) -> int:
-    """Latest-wins per item-group key, drop removed groups, decode code lists, write the table."""
+def _dropped(path: Path, latest_wins: bool) -> pl.Series:
+    """``_seq`` of the item groups to drop: superseded copies of a repeated key, and Removes.
+
+    Latest-wins applies to transactional files only. In a snapshot a repeated key is a data
+    problem, not history: all copies are staged so validation reports them (DUP01/DUP02).
+
+    A snapshot has no repeated keys, so instead of sorting every group by key (memory
+    proportional to the file) only the 64-bit hashes of the keys are counted; the exact
+    latest-wins ordering then runs on the few groups whose hash repeats (or that are Removes),
+    with the real key columns, so a hash collision cannot merge two different groups.
+    """
     keys = list(KEY_COLUMNS)
+    lf = pl.scan_parquet(path).with_columns(pl.struct(keys).hash().alias("_h"))
+    if not latest_wins:
+        removed = lf.filter(pl.col("_remove")).select(*keys).collect()
+        return lf.join(removed.lazy(), on=keys, how="semi", nulls_equal=True).select("_seq").collect().get_column("_seq")
+    repeated = lf.group_by("_h").agg(pl.len().alias("_n")).filter(pl.col("_n") > 1).select("_h").collect()
+    candidates = (
+        lf.filter(pl.col("_h").is_in(repeated.to_series().implode()) | pl.col("_remove"))
+        .select(*keys, "_ts", "_seq", "_remove")
+        .collect()
+    )
+    kept = (
+        candidates.sort(["_ts", "_seq"], nulls_last=False)
+        .unique(subset=keys, keep="last")
+        .filter(~pl.col("_remove"))
+        .get_column("_seq")
+    )
+    return candidates.filter(~pl.col("_seq").is_in(kept.implode())).get_column("_seq")
+
+
+def _finalize(form: str, sink: _FormSink, handler: OdmHandler, out_dir: Path, load_ts: datetime) -> int:
+    """Drop superseded and removed groups (file order kept), decode code lists, write the staged table."""
     decode = []
     for item in FORMS[form].item_names:
         mapping = handler.codelists.get(handler.item_codelist.get(f"I_{form}_{item}", ""), {})
         if mapping:
             decode.append(pl.col(item).replace(mapping))
-    lf = (
-        pl.scan_parquet(sink.path)
-        .sort(["_ts", "_seq"], nulls_last=False)
-        .unique(subset=keys, keep="last", maintain_order=True)
-        .filter(~pl.col("_remove"))
-        .sort("_seq")
-        .with_columns(decode)
-    )
+    dropped = _dropped(sink.path, latest_wins=handler.transactional)
+    lf = pl.scan_parquet(sink.path).filter(~pl.col("_seq").is_in(dropped.implode())).with_columns(decode)
     return write_staged(lf, form, out_dir, src_format="odm", src_file=None, load_ts=load_ts)
 
 
@@ -368,17 +407,16 @@ def stage_odm(
     """Stage ODM file(s) ``[(path, SRC_FILE name)]``, in order (a later file wins ties)."""
     tmp_dir.mkdir(parents=True, exist_ok=True)
     sinks: dict[str, _FormSink] = {}
-    handler = None
     seq = 0
-    merged = OdmHandler("", tmp_dir, sinks)
+    # metadata and ignored names accumulate over all files: one file's CodeLists decode another's data
+    shared = OdmHandler("", tmp_dir, sinks)
     try:
         for path, src in files:
             handler = OdmHandler(src, tmp_dir, sinks, seq)
-            handler.item_codelist, handler.codelists = merged.item_codelist, merged.codelists
+            handler.item_codelist, handler.codelists, handler.ignored = shared.item_codelist, shared.codelists, shared.ignored
             _parse_file(path, src, handler)
+            shared.transactional = shared.transactional or handler.transactional
             seq = handler.seq
-            for form, names in handler.ignored.items():
-                merged.ignored.setdefault(form, set()).update(names)
     finally:
         for sink in sinks.values():
             sink.close()
@@ -386,7 +424,7 @@ def stage_odm(
     try:
         for form, sink in sinks.items():
             try:
-                rows = _finalize(form, sink, merged, out_dir, load_ts)
+                rows = _finalize(form, sink, shared, out_dir, load_ts)
                 results[form] = FormResult(out_dir / f"{form}.parquet", rows)
             except (pl.exceptions.PolarsError, OSError) as exc:
                 src = files[0][1] if files else ""
@@ -395,5 +433,5 @@ def stage_odm(
     finally:
         for sink in sinks.values():
             sink.path.unlink(missing_ok=True)
-    ignored = {f: sorted(n) for f, n in merged.ignored.items()}
+    ignored = {f: sorted(n) for f, n in shared.ignored.items()}
     return results, ignored

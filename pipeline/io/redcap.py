@@ -10,7 +10,9 @@ Our generator's conventions (the contract with ``pipeline.synthetic``):
 - repeating instruments: the row belongs to ``redcap_repeat_instrument``, IGREP = instance;
   non-repeating forms share one row per record/event, and the row holds a record of form F
   when any of F's fields or ``<f>_complete`` is non-empty (an unticked checkbox ``0`` is not
-  evidence: REDCap writes it for every row).
+  evidence: REDCap writes it for every row);
+- a hidden text field ``<form>_lastmod`` per instrument carries LASTMOD (REDCap has no
+  per-record modification time in its flat export; without the field LASTMOD is null).
 
 Choices are decoded with the dictionary (radio/dropdown, plus REDCap's built-in yesno and
 truefalse), checkbox columns ``<field>___<code>`` are collapsed into a ``;``-separated list of
@@ -137,6 +139,7 @@ class _Layout:
         self.plain: dict[str, dict[str, str]] = {}  # form -> item -> column
         self.checkbox: dict[str, dict[str, list[tuple[str, str]]]] = {}  # form -> item -> [(column, label)]
         self.missing: dict[str, str] = {}  # form -> first missing required field
+        self.lastmod: dict[str, str] = {}  # form -> its ``<form>_lastmod`` column
         for form, spec in FORMS.items():
             for it in spec.items:
                 fname = f"{form}_{it.name}".lower()
@@ -150,6 +153,9 @@ class _Layout:
                 elif it.required == "Y" and form not in self.missing:
                     self.missing[form] = fname
             self.used.add(f"{form.lower()}_complete")
+            if f"{form.lower()}_lastmod" in self.columns and "LASTMOD" not in spec.item_names:
+                self.lastmod[form] = f"{form.lower()}_lastmod"
+                self.used.add(self.lastmod[form])
 
     def _checkbox_columns(self, fname: str, columns: list[str]) -> list[tuple[str, str]]:
         prefix = fname + "___"
@@ -178,8 +184,7 @@ class _Layout:
         f = form.lower()
         evidence = [_present(c, False) for c in self.plain.get(form, {}).values()]
         evidence += [_present(c, True) for boxes in self.checkbox.get(form, {}).values() for c, _ in boxes]
-        if f"{f}_complete" in self.columns:
-            evidence.append(_present(f"{f}_complete", False))
+        evidence += [_present(c, False) for c in (f"{f}_complete", self.lastmod.get(form)) if c in self.columns]
         instrument = pl.col(INSTRUMENT).str.to_lowercase()
         own_row = instrument == f
         shared_row = instrument.is_null() | (instrument == "")
@@ -193,6 +198,8 @@ class _Layout:
             ticked = [pl.when(pl.col(c) == "1").then(pl.lit(label)) for c, label in boxes]
             joined = pl.concat_list(ticked).list.drop_nulls().list.join(";")
             items.append(pl.when(joined == "").then(None).otherwise(joined).alias(item))
+        if form in self.lastmod:
+            items.append(pl.col(self.lastmod[form]).alias("LASTMOD"))
         return keep, items
 
 

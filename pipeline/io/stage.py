@@ -41,11 +41,12 @@ class StagedExport:
     notes: list[str] = field(default_factory=list)
 
 
-def _inventory(base: Path, prefix: str) -> list[tuple[str, str, int]]:
+def _inventory(base: Path, prefix: str, exclude: Path) -> list[tuple[str, str, int]]:
+    """Every file under ``base`` (sorted, hashed), except our own workdir if it lies inside."""
     return [
         (prefix + p.relative_to(base).as_posix(), sha256_file(p), p.stat().st_size)
         for p in sorted(base.rglob("*"))
-        if p.is_file()
+        if p.is_file() and not p.is_relative_to(exclude)
     ]
 
 
@@ -75,13 +76,13 @@ def stage_export(
             extracted = workdir / EXTRACT_DIR / source.stem
             safe_extract(source, extracted, limits)
             zip_prefix = source.name + "!"
-            files = [(source.name, sha256_file(source), source.stat().st_size)] + _inventory(extracted, zip_prefix)
+            files = [(source.name, sha256_file(source), source.stat().st_size)] + _inventory(extracted, zip_prefix, workdir / STAGED_DIR)
             found = detect(extracted)
             prefix = zip_prefix + "".join(f"{p}/" for p in found.root.relative_to(extracted).parts)
         else:
             found = detect(source)
             root = source if source.is_dir() else source.parent
-            files = _inventory(source, "") if source.is_dir() else [(source.name, sha256_file(source), source.stat().st_size)]
+            files = _inventory(source, "", workdir) if source.is_dir() else [(source.name, sha256_file(source), source.stat().st_size)]
             prefix = "".join(f"{p}/" for p in found.root.relative_to(root).parts)
 
         results: dict[str, FormResult]

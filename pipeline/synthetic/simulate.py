@@ -119,7 +119,7 @@ class Cycle:
     weight: float
     bsa: float
     delayed: bool
-    skipped_tmz_days: tuple = ()
+    admin: list  # (drug, cycle day, date, given)
 
 
 @dataclass
@@ -274,6 +274,8 @@ class _Sim:
             vals[t] = fmt_num(rng.uniform(lo + 0.12 * span, hi - 0.15 * span), nd)
         if overrides:
             vals.update({t: v for t, v in overrides.items() if t in vals})
+            if "NEUT" in overrides and "WBC" in vals:  # keep the differential adding up
+                vals["WBC"] = fmt_num(float(vals["NEUT"]) + float(vals["LYM"]) + rng.uniform(0.2, 0.6), 1)
         c.labs.append(LabDraw(visit, vrep, day, f"{rng.randint(7, 10):02d}:{rng.randrange(0, 60, 5):02d}", vals))
 
     def low_value(self, band, nd):
@@ -327,7 +329,7 @@ class _Sim:
                 "date": c.icdat - rng.randint(30, 900) * DAY}
         if rng.random() < 0.7:
             trt = "Hysterectomy" if site == "UTERUS" else "Tumour resection"
-            s = c.dx["date"] + rng.randint(7, 40) * DAY
+            s = min(c.dx["date"] + rng.randint(7, 40) * DAY, c.icdat - DAY)
             c.prtx.append(("SURGERY", trt, s, s, site.lower()))
         if rng.random() < 0.15:
             s = c.dx["date"] + rng.randint(50, 120) * DAY
@@ -340,7 +342,7 @@ class _Sim:
                 s = c.icdat - rng.randint(300, 4000) * DAY
                 c.mh.append((term, s, True, None))
                 if med:
-                    c.cms.append((med[0], term, med[2], "mg", med[3], "ORAL", s + 10 * DAY, None, med[0], med[1]))
+                    c.cms.append((med[0], term, med[2], "mg", med[3], "ORAL", max(s + 10 * DAY, c.icdat - 1400 * DAY), None, med[0], med[1]))
 
     def lesions(self, c: Course):
         ctx, rng = self.ctx, self.rng
@@ -423,42 +425,47 @@ class _Sim:
         treat_death = None
         aes: list[AE] = []
         pending_end: dict[str, AE] = {}
+        cap_dose = min(ctx.dco, death - DAY)  # doses of a started cycle are given unless after DCO/death
         for n in range(1, ctx.max_cycles + 1):
             stop = self.stop_reason(s, pd_obs, wd, death)
             if stop:
-                reason = stop
+                reason = "" if stop == "ONGOING" else stop
                 break
             weight = round(c.weight * (1 + rng.uniform(-0.03, 0.02)), 1) if n > 1 else c.weight
-            cyc = Cycle(n, s, level, weight, mosteller(c.height, weight), delayed,
-                        tuple(d for d in (2, 3, 4, 5) if rng.random() < 0.005))
+            admin = []
+            for drug, spec in ctx.drugs.items():
+                for d in spec["days"]:
+                    day = s + (d - 1) * DAY
+                    if day <= cap_dose:
+                        admin.append((drug, d, day, d == 1 or rng.random() >= 0.005))
+            cyc = Cycle(n, s, level, weight, mosteller(c.height, weight), delayed, admin)
             c.cycles.append(cyc)
             visit = f"CYCLE {n} DAY 1"
             lab_day = s if n == 1 else s - rng.randint(0, 2) * DAY
             self.lab_panel(c, visit, 1, lab_day, HEMATOLOGY + CHEMISTRY)
-            for ae in pending_end.values():  # the restart lab shows recovery: episode ends there
+            for ae in pending_end.values():  # the restart lab shows recovery: the episode ends there
                 ae.end = lab_day
             pending_end = {}
             c.vitals.append(self.vital(visit, s, weight, None, rng.choice((0, 0, 1))))
             if n == 5:
                 c.echo.append((visit, s, rng.randint(52, 70)))
             grades = {k: plans[k][n - 1] for k in plans}
-            cycle_aes = self.cycle_toxicity(c, n, s, grades)
+            cycle_aes = self.cycle_toxicity(c, s, grades)
             aes.extend(cycle_aes)
             if grades["febrile neutropenia"] == 5:
-                fn = next(a for a in cycle_aes if a.key == "febrile neutropenia")
-                treat_death = fn.end
+                treat_death = next(a for a in cycle_aes if a.key == "febrile neutropenia").end
                 reason = "DEATH"
                 break
-            # next cycle: restart needs ANC/PLT recovered, else delay a week at a time (max 14 days)
-            severe = {k: a for a in cycle_aes for k in (a.key,) if a.grade >= 3 and k in
-                      ("neutrophil count decreased", "platelet count decreased")}
+            # restart needs ANC/PLT recovered, else delay a week at a time (max_cycle_delay_days)
+            severe = {a.key: a for a in cycle_aes
+                      if a.grade >= 3 and a.key in ("neutrophil count decreased", "platelet count decreased")}
             delay = 0
             if severe and rng.random() < 0.4:
                 delay = 7
                 if rng.random() < 0.25:
                     delay = 14
                     if rng.random() < 0.2:
-                        delay = 21  # not recovered within the allowed delay -> stop for toxicity
+                        delay = 21  # not recovered within the allowed delay: stop for toxicity
             nominal = s + ctx.cycle_len * DAY
             for w in range(0, delay, 7):
                 check = nominal + w * DAY
@@ -471,19 +478,19 @@ class _Sim:
                     ov["PLT"] = self.low_value((75, ctx.plt_min - 1), 0)
                 self.uns += 1
                 self.lab_panel(c, "UNSCHEDULED", self.uns, check, HEMATOLOGY, ov)
-            for a in severe.values():
-                a.action = "DRUG INTERRUPTED" if delay else a.action
             if delay > ctx.max_delay:
                 for a in severe.values():
                     a.action = "DRUG WITHDRAWN"
-                    a.end = None  # ends after the treatment; resolved later (set below)
                     a.end = nominal + (delay + rng.randint(1, 5)) * DAY
                 reason = "ADVERSE EVENT"
                 break
-            reduce = delay > 0 or any(a.grade >= 3 and a.key not in ("neutrophil count decreased", "anemia")
-                                      for a in cycle_aes) or grades["neutrophil count decreased"] >= 4
-            if reduce:
-                if level >= 2:
+            for a in severe.values():
+                if delay:
+                    a.action = "DRUG INTERRUPTED"
+            reduce = delay > 0 or grades["neutrophil count decreased"] >= 4 or any(
+                a.grade >= 3 and a.key not in ("neutrophil count decreased", "anemia") for a in cycle_aes)
+            if reduce and n < ctx.max_cycles:
+                if level >= len(ctx.drugs["EPIRUBICIN"]["levels"]) - 1:
                     for a in cycle_aes:
                         if a.grade >= 3:
                             a.action = "DRUG WITHDRAWN"
@@ -494,8 +501,8 @@ class _Sim:
                     if a.grade >= 3 and a.action == "DOSE NOT CHANGED":
                         a.action = "DOSE REDUCED"
             if delay:
-                pending_end = {a.key: a for a in severe.values()}
-                s = nominal + delay * DAY + rng.randint(0, 1) * DAY
+                pending_end = dict(severe)
+                s = nominal + (delay - rng.randint(0, 1)) * DAY
                 delayed = True
             else:
                 s = nominal + rng.randint(-ctx.cycle_early, ctx.cycle_late) * DAY
@@ -505,27 +512,19 @@ class _Sim:
         for ae in pending_end.values():  # never restarted: recovered within a couple of weeks
             ae.end = ae.start + rng.randint(10, 20) * DAY
         if treat_death is not None:
-            death, death_cause = treat_death, "ADVERSE EVENT"
-            nact = None
+            death, death_cause, nact = treat_death, "ADVERSE EVENT", None
         c.treatment_end_reason = reason
-
-        last = c.cycles[-1]
-        last_dose = max(last.start + (d - 1) * DAY for d in self.ctx.drugs["TEMOZOLOMIDE"]["days"]
-                        if d not in last.skipped_tmz_days)
-        obs_end = min(ctx.dco, death - DAY, wd if wd else ctx.dco)
-        ongoing_at_dco = reason in ("", None) or (reason != "DEATH" and last_dose > ctx.dco)
+        last_dose = max(day for cy in c.cycles for _, _, day, given in cy.admin if given)
+        obs_end = min(ctx.dco, death - DAY, wd or ctx.dco)
         eot = None
         if reason and reason != "DEATH":
             eot_day = last_dose + (ctx.eot_after + rng.randint(-3, 3)) * DAY
-            if eot_day <= ctx.dco and eot_day < death and (wd is None or reason == "WITHDRAWAL BY SUBJECT" or eot_day <= wd):
+            if eot_day <= ctx.dco and eot_day < death and (
+                    wd is None or reason == "WITHDRAWAL BY SUBJECT" or eot_day <= wd):
                 eot = eot_day
                 if reason == "WITHDRAWAL BY SUBJECT":
                     wd = eot_day  # attends the EOT visit, then leaves the study
                     obs_end = min(ctx.dco, death - DAY, wd)
-        if reason == "WITHDRAWAL BY SUBJECT" and eot is None:
-            wd = None if (wd and wd > ctx.dco) else wd
-        if ongoing_at_dco and not reason:
-            reason = ""
         c.withdrawal = wd if wd and wd <= ctx.dco and wd < death else None
 
         # -- tumour assessments up to PD / NACT / death / withdrawal / DCO --------------------
@@ -550,8 +549,11 @@ class _Sim:
             self.lab_panel(c, "END OF TREATMENT", 1, eot, HEMATOLOGY + CHEMISTRY)
             c.echo.append(("END OF TREATMENT", eot, rng.randint(50, 68)))
             prev = eot
+            # follow-up is scheduled from the nominal EOT day (last dose + 30), so a late or early
+            # EOT visit does not move the follow-up calendar
+            nominal_eot = last_dose + ctx.eot_after * DAY
             for k in range(1, forms.MAX_FOLLOWUPS + 1):
-                nominal = eot + ctx.fu_int * k * DAY
+                nominal = nominal_eot + ctx.fu_int * k * DAY
                 day = nominal + rng.randint(-(ctx.fu_win - 4), ctx.fu_win - 4) * DAY
                 if death <= ctx.dco and death > prev and abs((death - nominal).days) <= ctx.fu_win \
                         and death <= day and (wd is None or death <= wd):
@@ -580,7 +582,7 @@ class _Sim:
         if s >= death:
             return "DEATH"
         if s > self.ctx.dco:
-            return None  # still on treatment at DCO: no stop reason, loop ends via caller
+            return "ONGOING"  # still on treatment at DCO
         return ""
 
     def toxicity_plan(self, death_cycle: int) -> dict[str, list[int]]:
@@ -611,7 +613,7 @@ class _Sim:
                 plans["neutrophil count decreased"][i] = max(plans["neutrophil count decreased"][i], 4 if g == 5 else 3)
         return plans
 
-    def cycle_toxicity(self, c: Course, n: int, s: date, grades: dict) -> list[AE]:
+    def cycle_toxicity(self, c: Course, s: date, grades: dict) -> list[AE]:
         rng = self.rng
         out = []
         heme = {k: grades[k] for k in HEME_AES if grades[k]}
@@ -622,7 +624,6 @@ class _Sim:
             if g:
                 neut = self.low_value(NEUT_BANDS[g], 2)
                 ov["NEUT"] = neut
-                ov["WBC"] = fmt_num(float(neut) + rng.uniform(0.6, 1.2), 1)
             if heme.get("platelet count decreased"):
                 ov["PLT"] = self.low_value(PLT_BANDS[heme["platelet count decreased"]], 0)
             if heme.get("anemia"):
@@ -766,8 +767,7 @@ class _Sim:
             c.bor = c.cbor = "MISSING"
         dates = [c.icdat, c.enrdat, c.screen]
         dates += [x.day for x in c.labs] + [v[1] for v in c.vitals] + [e[1] for e in c.echo]
-        for cy in c.cycles:
-            dates.append(cy.start + 4 * DAY)
+        dates += [day for cy in c.cycles for _, _, day, given in cy.admin]
         for a in c.assessments:
             dates.append(a.rsdat)
         for a in c.aes:

@@ -1,7 +1,11 @@
-"""Edit checks that span forms, in DuckDB SQL over the ``stg`` tables (crf.md §6).
+"""Edit checks that span forms, in DuckDB SQL over the ``validation`` tables (crf.md §6).
+
+``validation.<form>`` holds every typed row of a form, including rows quarantined for an
+ERROR elsewhere in the row, so a data manager gets all queries about a row in one load
+rather than one at a time.
 
 Each check is a ``Check``: the rule, the form and field it flags, and a SELECT over ``stg``
-returning the flagged rows (aliased ``s``, the row of that form) with a ``MESSAGE``. The
+returning the flagged rows (aliased ``s``, the row of that form in ``validation``) with a ``MESSAGE``. The
 wrapper adds severity, keys and lineage, and fetches the delivered text from ``raw.<form>``
 through the row's lineage, so a finding shows what the site typed. All of them are WARN rules:
 they flag and never remove rows.
@@ -31,13 +35,13 @@ class Check:
     rule: str
     form: str
     field: str
-    select: str  # SELECT s.*, <message> AS MESSAGE FROM stg.<form> s ...
+    select: str  # SELECT s.*, <message> AS MESSAGE FROM validation.<form> s ...
 
 
 def _first_dose_cte() -> str:
     return """first_dose AS (
         SELECT SUBJID, min(CAST(EXSTDAT AS DATE)) AS TRTSDT, max(CAST(EXSTDAT AS DATE)) AS TRTEDT
-        FROM stg.ex WHERE EXOCCUR = 'Y' AND length(EXSTDAT) = 10 GROUP BY SUBJID)"""
+        FROM validation.ex WHERE EXOCCUR = 'Y' AND length(EXSTDAT) = 10 GROUP BY SUBJID)"""
 
 
 def _date_items(exclude: set[str]) -> list[tuple[str, str]]:
@@ -66,18 +70,18 @@ def _checks() -> list[Check]:
         # partial dates compare at their own precision: '2023-09' is after a cut-off of 2023-08-27
         checks.append(Check("DAT03", form, item, f"""
             SELECT s.*, '{item} ' || s.{item} || ' after the data cut-off {dco}' AS MESSAGE
-            FROM stg.{form.lower()} s
+            FROM validation.{form.lower()} s
             WHERE s.{item} NOT LIKE '%---%' AND s.{item} > substr('{dco}', 1, length(s.{item}))"""))
         if form not in _HISTORY_FORMS and form != "DM":
             checks.append(Check("DAT03", form, item, f"""
                 SELECT s.*, '{item} ' || s.{item} || ' more than {lookback} years before consent' AS MESSAGE
-                FROM stg.{form.lower()} s JOIN stg.dm d USING (SUBJID)
+                FROM validation.{form.lower()} s JOIN validation.dm d USING (SUBJID)
                 WHERE length(d.ICDAT) = 10 AND s.{item} NOT LIKE '%---%'
                   AND s.{item} < substr(CAST(CAST(d.ICDAT AS DATE) - INTERVAL {lookback} YEAR AS VARCHAR), 1, length(s.{item}))"""))
         if form not in _DEATH_FORMS:
             checks.append(Check("DAT04", form, item, f"""
                 SELECT s.*, '{item} ' || s.{item} || ' after death on ' || d.DTHDAT AS MESSAGE
-                FROM stg.{form.lower()} s JOIN stg.dth d USING (SUBJID)
+                FROM validation.{form.lower()} s JOIN validation.dth d USING (SUBJID)
                 WHERE s.{item} NOT LIKE '%---%' AND d.DTHDAT NOT LIKE '%---%'
                   AND substr(s.{item}, 1, least(length(s.{item}), length(d.DTHDAT)))
                     > substr(d.DTHDAT, 1, least(length(s.{item}), length(d.DTHDAT)))"""))
@@ -87,44 +91,54 @@ def _checks() -> list[Check]:
         SELECT s.*, 'assessment on study day ' || (CAST(s.RSDAT AS DATE) - f.TRTSDT + 1)
                || ', nominal day ' || (7 * CAST(regexp_extract(s.VISIT, 'WEEK (\\d+)', 1) AS INT) + 1)
                || ' ± {ta_win}' AS MESSAGE
-        FROM stg.rs s JOIN first_dose f USING (SUBJID)
+        FROM validation.rs s JOIN first_dose f USING (SUBJID)
         WHERE length(s.RSDAT) = 10
           AND abs(CAST(s.RSDAT AS DATE) - f.TRTSDT - 7 * CAST(regexp_extract(s.VISIT, 'WEEK (\\d+)', 1) AS INT)) > {ta_win}"""))
     checks.append(Check("VIS01", "EOT", "EOTDAT", f"""
         WITH {_first_dose_cte()}
         SELECT s.*, 'EOT ' || (CAST(s.EOTDAT AS DATE) - f.TRTEDT) || ' days after the last dose, expected {eot_days} ± {eot_win}' AS MESSAGE
-        FROM stg.eot s JOIN first_dose f USING (SUBJID)
+        FROM validation.eot s JOIN first_dose f USING (SUBJID)
         WHERE length(s.EOTDAT) = 10 AND abs(CAST(s.EOTDAT AS DATE) - f.TRTEDT - {eot_days}) > {eot_win}"""))
+    # follow-up is scheduled from the nominal EOT day (last dose + 30), not the EOT visit date
     checks.append(Check("VIS01", "FU", "FUDAT", f"""
-        SELECT s.*, 'contact ' || (CAST(s.FUDAT AS DATE) - CAST(e.EOTDAT AS DATE)) || ' days after EOT, expected '
+        WITH {_first_dose_cte()}
+        SELECT s.*, 'contact ' || (CAST(s.FUDAT AS DATE) - f.TRTEDT - {eot_days})
+               || ' days after the nominal EOT day, expected '
                || ({fu_days} * CAST(regexp_extract(s.VISIT, 'FOLLOW-UP (\\d+)', 1) AS INT)) || ' ± {fu_win}' AS MESSAGE
-        FROM stg.fu s JOIN stg.eot e USING (SUBJID)
-        WHERE length(s.FUDAT) = 10 AND length(e.EOTDAT) = 10
-          AND abs(CAST(s.FUDAT AS DATE) - CAST(e.EOTDAT AS DATE)
+        FROM validation.fu s JOIN first_dose f USING (SUBJID)
+        WHERE length(s.FUDAT) = 10
+          AND abs(CAST(s.FUDAT AS DATE) - f.TRTEDT - {eot_days}
                   - {fu_days} * CAST(regexp_extract(s.VISIT, 'FOLLOW-UP (\\d+)', 1) AS INT)) > {fu_win}"""))
 
+    # height from screening: DM, else the screening vital signs (a quarantined DM row leaves VS)
     checks.append(Check("EX02", "EX", "BSA", f"""
-        SELECT s.*, 'BSA ' || s.BSA || ' vs Mosteller ' || round(sqrt(d.HEIGHT * s.WEIGHT / 3600), 2)
-               || ' (height ' || d.HEIGHT || ' cm, weight ' || s.WEIGHT || ' kg)' AS MESSAGE
-        FROM stg.ex s JOIN stg.dm d USING (SUBJID)
-        WHERE abs(s.BSA - round(sqrt(d.HEIGHT * s.WEIGHT / 3600), 2)) > {bsa_tol} + 1e-9"""))
+        WITH height AS (
+            SELECT SUBJID, coalesce(any_value(d.HEIGHT), any_value(v.HEIGHT)) AS HEIGHT
+            FROM (SELECT SUBJID FROM validation.ex GROUP BY SUBJID) e
+            LEFT JOIN validation.dm d USING (SUBJID)
+            LEFT JOIN (SELECT SUBJID, HEIGHT FROM validation.vs WHERE VISIT = 'SCREENING' AND HEIGHT IS NOT NULL) v USING (SUBJID)
+            GROUP BY SUBJID)
+        SELECT s.*, 'BSA ' || s.BSA || ' vs Mosteller ' || round(sqrt(h.HEIGHT * s.WEIGHT / 3600), 2)
+               || ' (height ' || h.HEIGHT || ' cm, weight ' || s.WEIGHT || ' kg)' AS MESSAGE
+        FROM validation.ex s JOIN height h USING (SUBJID)
+        WHERE abs(s.BSA - round(sqrt(h.HEIGHT * s.WEIGHT / 3600), 2)) > {bsa_tol} + 1e-9"""))
 
     checks.append(Check("RS02", "RS", "SUMDIAM", f"""
-        WITH sld AS (SELECT SUBJID, VISIT, VISITREP, sum(TRDIAM) AS SLD FROM stg.tl GROUP BY ALL)
+        WITH sld AS (SELECT SUBJID, VISIT, VISITREP, sum(TRDIAM) AS SLD FROM validation.tl GROUP BY ALL)
         SELECT s.*, 'SUMDIAM ' || s.SUMDIAM || ' mm vs sum of target lesions ' || l.SLD || ' mm' AS MESSAGE
-        FROM stg.rs s JOIN sld l USING (SUBJID, VISIT, VISITREP)
+        FROM validation.rs s JOIN sld l USING (SUBJID, VISIT, VISITREP)
         WHERE s.SUMDIAM IS NOT NULL AND abs(s.SUMDIAM - l.SLD) > {sum_tol} + 1e-9"""))
 
     checks.append(Check("RS01", "RS", "OVRLRESP", f"""
         WITH {_algorithmic_response_ctes()}
         SELECT s.*, 'investigator ' || s.OVRLRESP || ', algorithm ' || a.RESP
                || ' (target ' || a.T || ', non-target ' || a.NT || ', new lesion ' || a.N || ')' AS MESSAGE
-        FROM stg.rs s JOIN overall a USING (SUBJID, VISIT, VISITREP)
+        FROM validation.rs s JOIN overall a USING (SUBJID, VISIT, VISITREP)
         WHERE s.OVRLRESP IS DISTINCT FROM a.RESP"""))
 
     checks.append(Check("DTH01", "DTH", "DTHDAT", """
         SELECT s.*, 'death date ' || s.DTHDAT || ' but grade 5 AE ended ' || a.AEENDAT AS MESSAGE
-        FROM stg.dth s JOIN stg.ae a USING (SUBJID)
+        FROM validation.dth s JOIN validation.ae a USING (SUBJID)
         WHERE a.AETOXGR = '5' AND length(a.AEENDAT) = 10 AND length(s.DTHDAT) = 10 AND a.AEENDAT <> s.DTHDAT"""))
     for form, field, condition, what in (
         ("FU", "FUSTAT", "s.FUSTAT = 'DEAD'", "follow-up says DEAD"),
@@ -132,25 +146,28 @@ def _checks() -> list[Check]:
         ("AE", "AETOXGR", "s.AETOXGR = '5'", "grade 5 AE"),
     ):
         checks.append(Check("DTH01", form, field, f"""
-            SELECT s.*, '{what} but no DTH form' AS MESSAGE FROM stg.{form.lower()} s
-            WHERE {condition} AND s.SUBJID NOT IN (SELECT SUBJID FROM stg.dth)"""))
+            SELECT s.*, '{what} but no DTH form' AS MESSAGE FROM validation.{form.lower()} s
+            WHERE {condition} AND s.SUBJID NOT IN (SELECT SUBJID FROM validation.dth)"""))
     return checks
 
 
 def _algorithmic_response_ctes() -> str:
     """RECIST 1.1 overall response per assessment from TL/NTL/NL (adam.md §5)."""
     return """
-    tl AS (SELECT SUBJID, VISIT, VISITREP, LESID, NODE, TRDIAM, min(TRDAT) OVER (PARTITION BY SUBJID, VISIT, VISITREP) AS ADT
-           FROM stg.tl),
+    tl AS (  -- assessments ordered by their nominal week (calendar-fixed), robust to a bad scan date
+        SELECT SUBJID, VISIT, VISITREP, LESID, NODE, TRDIAM,
+               CASE WHEN VISIT = 'SCREENING' THEN 0
+                    ELSE CAST(regexp_extract(VISIT, 'WEEK (\\d+)', 1) AS INT) END AS ORD
+        FROM validation.tl),
     base_lesions AS (SELECT SUBJID, count(*) AS N_BASE, sum(TRDIAM) AS BASE FROM tl WHERE VISIT = 'SCREENING' GROUP BY SUBJID),
     tl_visit AS (
-        SELECT t.SUBJID, t.VISIT, t.VISITREP, min(t.ADT) AS ADT, sum(t.TRDIAM) AS SLD, count(t.TRDIAM) AS N_MEASURED,
+        SELECT t.SUBJID, t.VISIT, t.VISITREP, min(t.ORD) AS ORD, sum(t.TRDIAM) AS SLD, count(t.TRDIAM) AS N_MEASURED,
                bool_and(CASE WHEN t.NODE = 'Y' THEN t.TRDIAM < 10 ELSE t.TRDIAM = 0 END) AS ALL_GONE
         FROM tl t GROUP BY ALL),
     tl_nadir AS (
         SELECT v.*, b.BASE, b.N_BASE,
                (SELECT min(p.SLD) FROM tl_visit p
-                 WHERE p.SUBJID = v.SUBJID AND p.ADT < v.ADT AND p.N_MEASURED = b.N_BASE) AS NADIR
+                 WHERE p.SUBJID = v.SUBJID AND p.ORD < v.ORD AND p.N_MEASURED = b.N_BASE) AS NADIR
         FROM tl_visit v JOIN base_lesions b USING (SUBJID) WHERE v.VISIT <> 'SCREENING'),
     t_resp AS (
         SELECT SUBJID, VISIT, VISITREP,
@@ -166,10 +183,10 @@ def _algorithmic_response_ctes() -> str:
                WHEN bool_or(NTSTAT = 'NOT EVALUATED') THEN 'NE'
                WHEN bool_and(NTSTAT = 'ABSENT') THEN 'CR'
                ELSE 'NON-CR/NON-PD' END AS NT
-        FROM stg.ntl WHERE VISIT <> 'SCREENING' GROUP BY ALL),
+        FROM validation.ntl WHERE VISIT <> 'SCREENING' GROUP BY ALL),
     n_resp AS (
         SELECT SUBJID, VISIT, VISITREP, CASE WHEN bool_or(NLEQUIV = 'N') THEN 'Y' ELSE 'N' END AS N
-        FROM stg.nl GROUP BY ALL),
+        FROM validation.nl GROUP BY ALL),
     overall AS (
         SELECT r.SUBJID, r.VISIT, r.VISITREP,
                coalesce(t.T, 'NA') AS T, coalesce(nt.NT, 'NA') AS NT, coalesce(n.N, 'N') AS N,
@@ -179,7 +196,7 @@ def _algorithmic_response_ctes() -> str:
                WHEN t.T IN ('PR', 'SD', 'NE') THEN t.T
                WHEN t.T IS NULL AND nt.NT IN ('CR', 'NON-CR/NON-PD', 'NE') THEN nt.NT
                ELSE 'NE' END AS RESP
-        FROM stg.rs r
+        FROM validation.rs r
         LEFT JOIN t_resp t USING (SUBJID, VISIT, VISITREP)
         LEFT JOIN nt_resp nt USING (SUBJID, VISIT, VISITREP)
         LEFT JOIN n_resp n USING (SUBJID, VISIT, VISITREP))"""
@@ -200,5 +217,5 @@ def cross_form_findings(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """All cross-form findings of the current stg tables, as one frame."""
     frames = [empty_findings()]
     for check in _checks():
-        frames.append(pl.from_arrow(con.sql(_wrapped(check)).fetch_arrow_table()))
+        frames.append(pl.from_arrow(con.sql(_wrapped(check)).to_arrow_table()))
     return pl.concat(frames, how="vertical_relaxed").select(list(FINDING_COLUMNS)).unique(maintain_order=True)

@@ -129,9 +129,11 @@ def _lb(form: Form, work: pl.DataFrame):
         make_findings(work, has_value & ((std < limits_lo) | (std > limits_hi)), rule="LB01", form=form.name,
                       field="LBORRES", raw_value=pl.col("LBORRES"),
                       message=pl.format("{} {} {} outside plausibility limits", test, std, pl.col("LBSTRESU__t"))),
-        make_findings(work, has_value & (pl.col("LBORNRLO").is_null() | pl.col("LBORNRHI").is_null()), rule="LB02",
-                      form=form.name, field="LBORNRLO", raw_value=pl.concat_str(pl.col("LBORNRLO"), pl.col("LBORNRHI"), separator="-", ignore_nulls=True),
-                      message="normal range missing: LBNRIND cannot be derived"),
+        *[
+            make_findings(work, has_value & pl.col(bound).is_null(), rule="LB02", form=form.name, field=bound,
+                          raw_value=pl.col(bound), message=f"{bound} missing: LBNRIND cannot be derived")
+            for bound in ("LBORNRLO", "LBORNRHI")
+        ],
     ]
     return work.drop("_val", "_cmp", "_st", "_factor", "_lo", "_hi"), findings
 

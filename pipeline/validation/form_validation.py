@@ -58,6 +58,7 @@ class ValidationContext:
 @dataclass
 class FormResult:
     accepted: pl.DataFrame  # typed rows for stg.<form>
+    candidates: pl.DataFrame  # typed rows, accepted or quarantined for an ERROR (QUARANTINED flag)
     quarantine: pl.DataFrame  # raw rows + QUARANTINE_REASON
     findings: pl.DataFrame  # qa findings of this form
     rows_in: int
@@ -257,14 +258,16 @@ def validate_form(form_name: str, raw: pl.DataFrame, ctx: ValidationContext) -> 
         .group_by("_ROW")
         .agg(pl.format("{} {}", "RULE_ID", "MESSAGE").sort().str.join("; ").alias("QUARANTINE_REASON"))
     )
-    stg_frame = pl.concat([typed, work.select("_ROW", *LINEAGE_COLUMNS)], how="horizontal")
-    stg_frame = stg_frame.join(errors, on="_ROW", how="anti")
+    typed_all = pl.concat([typed, work.select("_ROW", *LINEAGE_COLUMNS)], how="horizontal")
+    stg_frame = typed_all.join(errors, on="_ROW", how="anti")
+    candidates = typed_all.with_columns(pl.col("_ROW").is_in(errors["_ROW"].implode()).alias("QUARANTINED"))
     quarantined_rows = raw.with_row_index("_ROW").join(errors, on="_ROW", how="inner")
     set_aside_raw = raw.with_row_index("_ROW").join(set_aside.select("_ROW", "QUARANTINE_REASON"), on="_ROW", how="inner")
     quarantine = pl.concat([quarantined_rows, set_aside_raw], how="vertical_relaxed").sort("_ROW").drop("_ROW")
     accepted = stg_frame.sort("_ROW").drop("_ROW")
     result = FormResult(
         accepted=accepted,
+        candidates=candidates.sort("_ROW").drop("_ROW"),
         quarantine=quarantine,
         findings=all_findings.drop("_ROW").select(list(FINDING_COLUMNS)).sort("SRC_ROW", "RULE_ID", "FIELD"),
         rows_in=rows_in,
