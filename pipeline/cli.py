@@ -37,7 +37,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_load(export: str | None, home: str | None, trigger: str = "cli", log_level: str = "WARNING"):
+def run_load(export: str | None, home: str | None, trigger: str = "cli", log_level: str = "CRITICAL"):
     """Execute ``nightly_load`` in-process; returns (success, warehouse resource, result)."""
     import dagster as dg
 
@@ -55,47 +55,46 @@ def run_load(export: str | None, home: str | None, trigger: str = "cli", log_lev
     return result.success, defs.resources["warehouse"], result
 
 
+def _root_cause(error) -> str:
+    """The user's error inside Dagster's wrapping: the message a data manager can act on."""
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip().splitlines()[-1] if error.message.strip() else error.cls_name
+
+
 def load_summary_text(success: bool, warehouse, result) -> str:
     import duckdb
 
-    lines = []
-    path = warehouse.published_path if success else warehouse.working_path
     if not success:
-        failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-        lines.append("LOAD FAILED: the published warehouse was left as it was.")
-        for event in result.all_events:
-            if event.event_type_value == "STEP_FAILURE":
-                lines.append(f"  {event.step_key}: {event.event_specific_data.error.message.strip().splitlines()[0]}")
-        if not failed:
-            lines.append("  (no step failed; a blocking check stopped the load)")
-    if not path.exists():
+        lines = ["LOAD FAILED: the published warehouse was left as it was."]
+        failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+        lines += [f"  {e.step_key}: {_root_cause(e.event_specific_data.error)}" for e in failures]
+        if not failures:
+            lines.append("  no step failed: a blocking check stopped the load (see the asset checks in the UI)")
         return "\n".join(lines)
-    con = duckdb.connect(str(path), read_only=True)
+    lines = [f"{'form':<6} {'rows in':>8} {'loaded':>8} {'quarantined':>12}"]
+    con = duckdb.connect(str(warehouse.published_path), read_only=True)
     try:
-        tables = {r[0] for r in con.execute("SELECT schema_name || '.' || table_name FROM duckdb_tables()").fetchall()}
-        if "qa.load_summary" in tables:
-            lines.append(f"{'form':<6} {'rows in':>8} {'loaded':>8} {'quarantined':>12}")
-            for form, n_in, n_ok, n_q in con.execute("SELECT * FROM qa.load_summary ORDER BY FORM").fetchall():
-                lines.append(f"{form:<6} {n_in:>8} {n_ok:>8} {n_q:>12}")
-            tot = con.execute("SELECT sum(ROWS_IN), sum(ROWS_ACCEPTED), sum(ROWS_QUARANTINED) FROM qa.load_summary").fetchone()
-            lines.append(f"{'total':<6} {tot[0]:>8} {tot[1]:>8} {tot[2]:>12}")
-        if "qa.findings" in tables:
-            sev = con.execute(
-                "SELECT SEVERITY, count(*) FROM qa.findings GROUP BY 1 ORDER BY array_position(['ERROR','WARN','NOTICE'], SEVERITY)"
-            ).fetchall()
-            lines.append("findings by severity: " + (", ".join(f"{s} {n}" for s, n in sev) or "none"))
+        for form, n_in, n_ok, n_q in con.execute("SELECT * FROM qa.load_summary ORDER BY FORM").fetchall():
+            lines.append(f"{form:<6} {n_in:>8} {n_ok:>8} {n_q:>12}")
+        tot = con.execute("SELECT sum(ROWS_IN), sum(ROWS_ACCEPTED), sum(ROWS_QUARANTINED) FROM qa.load_summary").fetchone()
+        lines.append(f"{'total':<6} {tot[0]:>8} {tot[1]:>8} {tot[2]:>12}")
+        severities = con.execute(
+            "SELECT SEVERITY, count(*) FROM qa.findings GROUP BY 1 ORDER BY array_position(['ERROR','WARN','NOTICE'], SEVERITY)"
+        ).fetchall()
+        lines.append("findings by severity: " + (", ".join(f"{s} {n}" for s, n in severities) or "none"))
     finally:
         con.close()
-    if success:
-        lines.append(f"published warehouse: {warehouse.published_path}")
+    lines.append(f"published warehouse: {warehouse.published_path}")
     return "\n".join(lines)
 
 
 def cmd_load(args: argparse.Namespace) -> int:
     if args.config:
         os.environ["TRIALWH_CONFIG"] = str(Path(args.config).resolve())
-    success, warehouse, result = run_load(args.export, args.home)
+    success, warehouse, result = run_load(args.export, args.home, log_level="INFO" if args.verbose else "CRITICAL")
     print(load_summary_text(success, warehouse, result))
+    print(f"run {result.run_id}: full event log in the Dagster UI (DAGSTER_HOME={os.environ['DAGSTER_HOME']})")
     return 0 if success else 1
 
 
@@ -116,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("export", nargs="?", default=None, help="export folder, .zip or ODM .xml file")
     load.add_argument("--home", default=None, help="warehouse folder (default: $TRIALWH_HOME or ./warehouse)")
     load.add_argument("--config", default=None, help="trial configuration YAML")
+    load.add_argument("--verbose", action="store_true", help="print Dagster's step log while loading")
     load.set_defaults(func=cmd_load)
 
     args = parser.parse_args(argv)
