@@ -3,32 +3,27 @@
 from schemas.crf._fields import CrfRecord, code, date, number, text
 
 
-class TL(CrfRecord):
+class LesionRecord(CrfRecord):
+    """Items every lesion form shares: the lesion, where it is, how and when it was scanned."""
+
     LESID: str = text("Y")
     TULOC: str = code("TULOC", "Y")
     TULOCDTL: str = text()
-    NODE: str = code("NY", "Y")
     TRMETHOD: str = code("TRMETHOD", "Y")
     TRDAT: str = date("Y")
+
+
+class TL(LesionRecord):
+    NODE: str = code("NY", "Y")
     TRDIAM: float = number("N", 0, 500)
     TRDIAMC: str = code("TRDIAMC")
 
 
-class NTL(CrfRecord):
-    LESID: str = text("Y")
-    TULOC: str = code("TULOC", "Y")
-    TULOCDTL: str = text()
-    TRMETHOD: str = code("TRMETHOD", "Y")
-    TRDAT: str = date("Y")
+class NTL(LesionRecord):
     NTSTAT: str = code("NTSTAT", "Y")
 
 
-class NL(CrfRecord):
-    LESID: str = text("Y")
-    TULOC: str = code("TULOC", "Y")
-    TULOCDTL: str = text()
-    TRMETHOD: str = code("TRMETHOD", "Y")
-    TRDAT: str = date("Y")
+class NL(LesionRecord):
     NLEQUIV: str = code("NY", "Y")
 
 
