@@ -20,7 +20,7 @@ def _asset_for(model: sql_models.SqlModel, models: dict[str, sql_models.SqlModel
         deps=deps,
         description=model.description,
         kinds={"duckdb", "sql"},
-        metadata={"sql_file": dg.MetadataValue.path(str(model.path.relative_to(sql_models.SQL_ROOT.parent)))},
+        metadata={"sql_file": dg.MetadataValue.path(str(model.path))},
     )
     def _asset(duckdb: DuckDBResource) -> dg.MaterializeResult:
         with duckdb.get_connection() as con:
