@@ -11,6 +11,8 @@ from assets.publish import published_warehouse
 from assets.qa import qa_findings, qa_load_summary
 from assets.raw import raw_export, raw_form_assets
 from assets.sdtm import sdtm_assets
+from assets.sdtm_checks import sdtm_contract_checks
+from assets.sdtm_exports import sdtm_exports
 from assets.stg import stg_form_assets
 from pipeline.jobs import nightly_load
 from pipeline.resources import build_resources
@@ -19,8 +21,10 @@ from pipeline.resources import build_resources
 def build_definitions(home=None, export_path=None) -> dg.Definitions:
     return dg.Definitions(
         assets=[
-            raw_export, *raw_form_assets, *stg_form_assets, qa_findings, qa_load_summary, *sdtm_assets, published_warehouse,
+            raw_export, *raw_form_assets, *stg_form_assets, qa_findings, qa_load_summary, *sdtm_assets, sdtm_exports,
+            published_warehouse,
         ],
+        asset_checks=[*sdtm_contract_checks],
         jobs=[nightly_load],
         resources=build_resources(home, export_path),
         executor=dg.in_process_executor,

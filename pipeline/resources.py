@@ -67,12 +67,24 @@ class WarehouseResource(dg.ConfigurableResource):
         return ensure_default_export(self.default_export_dir)
 
 
+class WarehouseDuckDB(DuckDBResource):
+    """dagster-duckdb on the working file, creating its folder first.
+
+    Without the folder DuckDB cannot create the file, and dagster-duckdb's connection retries
+    (meant for a lock held by another process) would wait minutes before failing.
+    """
+
+    def setup_for_execution(self, context) -> None:
+        Path(self.database).parent.mkdir(parents=True, exist_ok=True)
+        super().setup_for_execution(context)
+
+
 def build_resources(home: str | os.PathLike | None = None, export_path: str | os.PathLike | None = None) -> dict:
     """The resources of one warehouse: its paths, and DuckDB (dagster-duckdb) on the working file."""
     warehouse = WarehouseResource(home=str(home or ""), export_path=str(export_path or ""))
     return {
         "warehouse": warehouse,
-        "duckdb": DuckDBResource(
+        "duckdb": WarehouseDuckDB(
             database=str(warehouse.working_path),
             connection_config={"threads": 2, "memory_limit": "4GB", "preserve_insertion_order": True},
         ),

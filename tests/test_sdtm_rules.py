@@ -75,3 +75,15 @@ def test_sdtm_tables_and_seq_are_stable_across_reloads(exports, loaded, tmp_path
         first = query(loaded["csv"], f"SELECT * FROM sdtm.{table}")
         second = query(again, f"SELECT * FROM sdtm.{table}")
         assert first.equals(second), f"sdtm.{table} differs between two loads of the same export"
+
+
+def test_every_sdtm_subject_is_in_dm(loaded):
+    """A subject whose DM row is quarantined stays out of every domain until the query is resolved."""
+    tables = query(loaded["csv"], """SELECT table_name FROM duckdb_columns()
+                                     WHERE schema_name = 'sdtm' AND column_name = 'USUBJID' AND table_name <> 'dm'""")
+    assert tables.height >= 15
+    for table in tables["table_name"]:
+        orphans = query(loaded["csv"], f"SELECT count(*) AS n FROM sdtm.{table} WHERE USUBJID NOT IN (SELECT USUBJID FROM sdtm.dm)")
+        assert orphans["n"][0] == 0, table
+    quarantined = query(loaded["csv"], "SELECT count(*) AS n FROM quarantine.dm")["n"][0]
+    assert quarantined > 0, "the messy trial should exercise a quarantined DM row"

@@ -1,0 +1,62 @@
+-- Intermediate (not an SDTM domain): one row per subject x collected visit label (VISIT as on
+-- the CRF, 'UNSCHEDULED' included) x record date (VISDAT, ISO text as staged; null when the
+-- record has no date), over every visit-bearing form (VS, LB, EX, ECHO, TL, NTL, NL, RS, EOT,
+-- FU), with the SDTM VISITNUM/VISIT to use (sdtm.md §1). Scheduled labels map with visitnum().
+-- Unscheduled records: VISITNUM = the last scheduled VISITNUM of the same subject whose visit
+-- start (earliest record date of that visit, any form) is on or before the record date (ties
+-- on one date: the higher VISITNUM) + 0.01*j, j = 1, 2 .. over the distinct unscheduled dates
+-- in that gap in date order; VISIT = 'UNSCHEDULED ' || VISITNUM ('UNSCHEDULED 103.01'). An
+-- unscheduled date before any scheduled visit counts from 0 (0.01 ..); one without a complete
+-- date gets no VISITNUM. FORMS lists the forms with records on that visit/date (for SV).
+WITH recs AS (
+    SELECT SUBJID, VISIT, VSDAT AS VISDAT, 'VS' AS FORM FROM {{ source('stg', 'vs') }}
+    UNION ALL SELECT SUBJID, VISIT, LBDAT, 'LB' FROM {{ source('stg', 'lb') }}
+    UNION ALL SELECT SUBJID, VISIT, EXSTDAT, 'EX' FROM {{ source('stg', 'ex') }}
+    UNION ALL SELECT SUBJID, VISIT, ECHODAT, 'ECHO' FROM {{ source('stg', 'echo') }}
+    UNION ALL SELECT SUBJID, VISIT, TRDAT, 'TL' FROM {{ source('stg', 'tl') }}
+    UNION ALL SELECT SUBJID, VISIT, TRDAT, 'NTL' FROM {{ source('stg', 'ntl') }}
+    UNION ALL SELECT SUBJID, VISIT, TRDAT, 'NL' FROM {{ source('stg', 'nl') }}
+    UNION ALL SELECT SUBJID, VISIT, RSDAT, 'RS' FROM {{ source('stg', 'rs') }}
+    UNION ALL SELECT SUBJID, VISIT, EOTDAT, 'EOT' FROM {{ source('stg', 'eot') }}
+    UNION ALL SELECT SUBJID, VISIT, FUDAT, 'FU' FROM {{ source('stg', 'fu') }}
+),
+visit_dates AS (
+    SELECT SUBJID, VISIT, VISDAT, string_agg(DISTINCT FORM, ',' ORDER BY FORM) AS FORMS
+    FROM recs
+    WHERE VISIT IS NOT NULL
+    GROUP BY SUBJID, VISIT, VISDAT
+),
+scheduled AS (
+    SELECT SUBJID, visitnum(VISIT) AS VISITNUM, min(dtc_date(VISDAT)) AS VISSTDT
+    FROM visit_dates
+    WHERE VISIT <> 'UNSCHEDULED' AND visitnum(VISIT) IS NOT NULL
+    GROUP BY SUBJID, visitnum(VISIT)
+),
+unscheduled AS (
+    SELECT DISTINCT SUBJID, VISDAT, dtc_date(VISDAT) AS D
+    FROM visit_dates
+    WHERE VISIT = 'UNSCHEDULED' AND dtc_complete(VISDAT)
+),
+anchored AS (
+    SELECT u.SUBJID, u.VISDAT, u.D, coalesce(s.VISITNUM, 0) AS BASENUM
+    FROM unscheduled u
+    LEFT JOIN scheduled s ON s.SUBJID = u.SUBJID AND s.VISSTDT <= u.D
+    QUALIFY row_number() OVER (PARTITION BY u.SUBJID, u.VISDAT ORDER BY s.VISSTDT DESC NULLS LAST, s.VISITNUM DESC NULLS LAST) = 1
+),
+numbered AS (
+    SELECT SUBJID, VISDAT,
+           round(BASENUM + 0.01 * dense_rank() OVER (PARTITION BY SUBJID, BASENUM ORDER BY D), 2) AS VISITNUM
+    FROM anchored
+)
+SELECT v.SUBJID,
+       v.VISIT AS CRFVISIT,
+       v.VISDAT,
+       CAST(CASE WHEN v.VISIT = 'UNSCHEDULED' THEN n.VISITNUM ELSE visitnum(v.VISIT) END AS DOUBLE) AS VISITNUM,
+       CASE WHEN v.VISIT <> 'UNSCHEDULED' THEN v.VISIT
+            WHEN n.VISITNUM IS NOT NULL THEN 'UNSCHEDULED ' || printf('%.2f', n.VISITNUM)
+            ELSE 'UNSCHEDULED' END AS VISIT,
+       v.VISIT = 'UNSCHEDULED' AS UNSCHEDFL,
+       v.FORMS
+FROM visit_dates v
+LEFT JOIN numbered n ON v.VISIT = 'UNSCHEDULED' AND n.SUBJID = v.SUBJID AND n.VISDAT = v.VISDAT
+ORDER BY v.SUBJID, VISITNUM, v.VISDAT

@@ -1,0 +1,88 @@
+-- LB: Laboratory Test Results (sdtm.md §5), one row per subject x test x collection (one staged
+-- LB row each; NOT DONE rows kept with LBSTAT). Results as delivered (LBORRES/LBORRESU,
+-- LBORNRLO/HI) and standardised by the load (LBSTRESC/N/U, LBSTNRLO/HI). LBNRIND from the
+-- standard result and range. LBLOBXFL = 'Y' on the last non-missing result per subject and
+-- test taken before first dose; on the first-dose day a result with no time or a time at or
+-- before the first dose counts as pre-dose (and its EPOCH is SCREENING) (sdtm.md §1). VISITNUM/
+-- VISIT from int_visits (unscheduled numbered 103.01 ..). LBSEQ sorts LBTESTCD, LBDTC, SRC_ROW.
+-- Key: USUBJID, LBTESTCD, VISITNUM, LBDTC. Lineage SRC_FILE, SRC_ROW = the staged LB row.
+WITH src AS (
+    SELECT l.*,
+           l.LBDAT || coalesce('T' || l.LBTIM, '') AS LBDTC
+    FROM {{ source('stg', 'lb') }} l
+),
+base AS (
+    SELECT s.*,
+           r.USUBJID, r.RFXSTDTC, r.TRTSDT, r.TRTEND, dm.RFSTDTC,
+           v.VISITNUM, v.VISIT AS SDTMVISIT,
+           -- pre-dose (sdtm.md §1): before the first-dose day, or on it with no time / a time not
+           -- after the first dose (no dose time known: the whole day counts as pre-dose)
+           CASE WHEN r.TRTSDT IS NULL OR NOT dtc_complete(s.LBDTC) THEN NULL
+                WHEN dtc_date(s.LBDTC) < r.TRTSDT THEN TRUE
+                WHEN dtc_date(s.LBDTC) > r.TRTSDT THEN FALSE
+                WHEN s.LBTIM IS NULL OR length(r.RFXSTDTC) < 16 THEN TRUE
+                ELSE s.LBDTC <= r.RFXSTDTC END AS PREDOSE
+    FROM src s
+    JOIN {{ ref('int_subject_dates') }} r USING (SUBJID)
+    JOIN {{ ref('dm') }} dm ON dm.USUBJID = r.USUBJID
+    LEFT JOIN {{ ref('int_visits') }} v
+           ON v.SUBJID = s.SUBJID AND v.CRFVISIT = s.VISIT AND v.VISDAT IS NOT DISTINCT FROM s.LBDAT
+),
+flagged AS (
+    SELECT *,
+           CASE WHEN PREDOSE AND LBSTAT IS NULL AND LBSTRESC IS NOT NULL
+                 AND row_number() OVER (PARTITION BY USUBJID, LBTEST,
+                                        (PREDOSE AND LBSTAT IS NULL AND LBSTRESC IS NOT NULL)
+                                        ORDER BY LBDTC DESC, SRC_ROW DESC) = 1
+                THEN 'Y' END AS LBLOBXFL
+    FROM base
+)
+SELECT
+    STUDYID,
+    'LB' AS DOMAIN,
+    USUBJID,
+    CAST(row_number() OVER (PARTITION BY USUBJID ORDER BY LBTEST, LBDTC, SRC_ROW) AS INTEGER) AS LBSEQ,
+    LBTEST AS LBTESTCD,
+    CASE LBTEST
+        WHEN 'WBC' THEN 'Leukocytes'
+        WHEN 'NEUT' THEN 'Neutrophils'
+        WHEN 'LYM' THEN 'Lymphocytes'
+        WHEN 'HGB' THEN 'Hemoglobin'
+        WHEN 'PLT' THEN 'Platelets'
+        WHEN 'ALT' THEN 'Alanine Aminotransferase'
+        WHEN 'AST' THEN 'Aspartate Aminotransferase'
+        WHEN 'BILI' THEN 'Bilirubin'
+        WHEN 'CREAT' THEN 'Creatinine'
+        WHEN 'ALB' THEN 'Albumin'
+        WHEN 'ALP' THEN 'Alkaline Phosphatase'
+        WHEN 'UREA' THEN 'Urea'
+        WHEN 'SODIUM' THEN 'Sodium'
+        WHEN 'K' THEN 'Potassium'
+    END AS LBTEST,
+    LBCAT,
+    LBORRES,
+    LBORRESU,
+    LBORNRLO,
+    LBORNRHI,
+    LBSTRESC,
+    LBSTRESN,
+    LBSTRESU,
+    LBSTNRLO,
+    LBSTNRHI,
+    CASE WHEN LBSTRESN IS NULL OR (LBSTNRLO IS NULL AND LBSTNRHI IS NULL) THEN NULL
+         WHEN LBSTRESN < LBSTNRLO THEN 'LOW'
+         WHEN LBSTRESN > LBSTNRHI THEN 'HIGH'
+         ELSE 'NORMAL' END AS LBNRIND,
+    LBSTAT,
+    CAST(NULL AS VARCHAR) AS LBREASND,   -- the LB form collects no reason for NOT DONE
+    CASE LBCAT WHEN 'HEMATOLOGY' THEN 'BLOOD' WHEN 'CHEMISTRY' THEN 'SERUM' END AS LBSPEC,
+    LBLOBXFL,
+    VISITNUM,
+    SDTMVISIT AS VISIT,
+    CASE WHEN PREDOSE THEN 'SCREENING' ELSE epoch(LBDTC, TRTSDT, TRTEND) END AS EPOCH,
+    LBDTC,
+    study_day(LBDTC, RFSTDTC) AS LBDY,
+    SRC_FILE,
+    SRC_ROW
+FROM flagged
+ORDER BY USUBJID, LBSEQ

@@ -1,0 +1,173 @@
+"""Field builders and base models shared by the SDTM domain contracts (sdtm.md).
+
+Every variable is declared with its SDTMIG label and core:
+
+- ``req(label, ...)``: Req, the column must exist and is never null;
+- ``exp(label, ...)``: Exp, the column must exist, may be null;
+- ``perm(label, ...)``: Perm, the column may be absent (annotate it ``Optional[...]``).
+
+The label is kept both as the pandera ``title`` and as ``metadata["label"]`` (with
+``metadata["core"]``); the exports read it from there. Labels longer than 40 characters (the SAS
+XPT v5 limit) are refused when the model is defined, not when a file is written.
+
+``Num`` is the SDTM numeric type: any polars numeric dtype (DuckDB BIGINT, INTEGER or DOUBLE
+all pass), never text. Char variables are ``str``. The dataset label is the model's
+``Config.title``; the natural key of sdtm.md §11 is ``_KEY`` (checked as ``unique_key``) and
+``_SEQ`` names the ``--SEQ`` variable (``seq_unique``: one sequence number per record of a
+subject). Columns a model does not declare (lineage ``SRC_FILE``/``SRC_ROW``) are allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+import pandera.polars as pa
+import polars as pl
+from pandera.engines import polars_engine
+
+from pipeline.codelists import CODELISTS
+from pipeline.forms import STUDYID
+
+USUBJID_PATTERN = r"^NCT05204524-\d{3}-\d{3}$"
+# ISO 8601 date/time, truncated on the right; unknown month with known day as YYYY---DD (sdtm.md §1)
+DTC_PATTERN = r"^(\d{4}(-\d{2}(-\d{2}(T\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?)?)?)?|\d{4}---\d{2})$"
+# ISO 8601 duration (P21D, P18Y, PT2H); polars regex has no look-ahead, so a bare "P" is not refused
+DURATION_PATTERN = r"^P(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$"
+LABEL_MAX = 40
+
+NY = ["Y", "N"]
+NYUNA = ["Y", "N", "U", "NA"]
+FLAG = ["Y"]
+EPOCH_CT = ["SCREENING", "TREATMENT", "FOLLOW-UP"]
+UNITS = [
+    "mg", "mg/m2", "m2", "mmHg", "beats/min", "breaths/min", "C", "kg", "cm", "mm", "%",
+    "10^9/L", "g/L", "U/L", "umol/L", "mmol/L",
+]
+EVALUATOR = ["INVESTIGATOR", "INDEPENDENT ASSESSOR", "RADIOLOGIST"]
+NOT_DONE = ["NOT DONE"]
+ENRF = ["BEFORE", "DURING", "AFTER", "DURING/AFTER", "ONGOING", "U"]
+
+
+@polars_engine.Engine.register_dtype
+@dataclasses.dataclass(frozen=True)
+class Num(polars_engine.DataType):
+    """SDTM ``Num``: any numeric polars dtype (integer or float); text fails the type check."""
+
+    type = pl.Float64
+
+    def check(self, pandera_dtype: Any, data_container: Any = None) -> bool:
+        dtype = getattr(pandera_dtype, "type", pandera_dtype)
+        try:
+            return bool(dtype.is_numeric())
+        except (AttributeError, TypeError):
+            return False
+
+    def __str__(self) -> str:
+        return "Num"
+
+
+def _field(label: str, core: str, *, ct=None, pattern: str | None = None, ge=None, le=None,
+           dtc: bool = False, duration: bool = False, max_len: int | None = None, nullable: bool | None = None):
+    if len(label) > LABEL_MAX:
+        raise ValueError(f"SDTM label longer than {LABEL_MAX} characters: {label!r}")
+    checks: dict[str, Any] = {}
+    if ct is not None:
+        checks["isin"] = list(ct)
+    if dtc:
+        pattern = DTC_PATTERN
+    if duration:
+        pattern = DURATION_PATTERN
+    if pattern is not None:
+        checks["str_matches"] = pattern
+    if ge is not None and le is not None:
+        checks["in_range"] = {"min_value": ge, "max_value": le}
+    elif ge is not None:
+        checks["ge"] = ge
+    elif le is not None:
+        checks["le"] = le
+    if max_len is not None:
+        checks["str_length"] = {"max_value": max_len}
+    if nullable is None:
+        nullable = core != "Req"
+    return pa.Field(nullable=nullable, title=label, metadata={"label": label, "core": core}, **checks)
+
+
+def req(label: str, **kw):
+    return _field(label, "Req", **kw)
+
+
+def exp(label: str, **kw):
+    return _field(label, "Exp", **kw)
+
+
+def perm(label: str, **kw):
+    return _field(label, "Perm", **kw)
+
+
+def seq():
+    return req("Sequence Number", ge=1)
+
+
+def codelist(name: str) -> list[str]:
+    return list(CODELISTS[name])
+
+
+def _present(frame: pl.LazyFrame, columns) -> list[str]:
+    names = frame.collect_schema().names()
+    return [c for c in columns if c in names]
+
+
+class SdtmDataset(pa.DataFrameModel):
+    """Columns every SDTM dataset has, and the dataset-level checks driven by ``_KEY``/``_SEQ``."""
+
+    STUDYID: str = req("Study Identifier", ct=[STUDYID])
+
+    _KEY: ClassVar[tuple[str, ...]] = ()
+    _SEQ: ClassVar[str | None] = None
+
+    class Config:
+        strict = False  # lineage columns (SRC_FILE, SRC_ROW) ride along; they are never exported
+        coerce = False
+
+    @pa.dataframe_check
+    def unique_key(cls, data):
+        """The natural key of sdtm.md §11 (nulls compare equal); key columns a table lacks are skipped."""
+        keys = _present(data.lazyframe, cls._KEY)
+        if not keys:
+            return data.lazyframe.select(pl.lit(True).alias("ok"))
+        return data.lazyframe.select(~pl.struct(keys).is_duplicated().alias("unique_key"))
+
+    @pa.dataframe_check
+    def seq_unique(cls, data):
+        """--SEQ identifies a record within a subject."""
+        keys = _present(data.lazyframe, ("USUBJID", cls._SEQ) if cls._SEQ else ())
+        if len(keys) < 2:
+            return data.lazyframe.select(pl.lit(True).alias("ok"))
+        return data.lazyframe.select(~pl.struct(keys).is_duplicated().alias("seq_unique"))
+
+
+class SubjectDataset(SdtmDataset):
+    """A subject-level domain: STUDYID, DOMAIN, USUBJID."""
+
+    DOMAIN: str = req("Domain Abbreviation", pattern=r"^[A-Z]{2}$")
+    USUBJID: str = req("Unique Subject Identifier", pattern=USUBJID_PATTERN)
+
+
+class TrialDesignDataset(SdtmDataset):
+    """A trial design domain: no subject identifiers."""
+
+    DOMAIN: str = req("Domain Abbreviation", pattern=r"^[A-Z]{2}$")
+
+
+def dataset_label(model) -> str:
+    return model.to_schema().title or model.__name__
+
+
+def variable_labels(model) -> dict[str, str]:
+    """Variable name -> SDTM label, in model order."""
+    return {name: (col.title or name) for name, col in model.to_schema().columns.items()}
+
+
+def variable_cores(model) -> dict[str, str]:
+    return {name: (col.metadata or {}).get("core", "") for name, col in model.to_schema().columns.items()}
