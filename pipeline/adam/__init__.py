@@ -1,0 +1,1 @@
+"""ADaM analysis-dataset derivations (admiral-style, over polars)."""
