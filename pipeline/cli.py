@@ -3,6 +3,8 @@
 - ``trialwh generate``: write a synthetic EDC export (CSV, REDCap or ODM) with its manifest.
 - ``trialwh load [EXPORT]``: run the ``nightly_load`` job in-process on a folder, zip or ODM
   file (default: the embedded synthetic trial) and print what was loaded.
+- ``trialwh adam --sdtm DIR --out FILE.duckdb``: derive ADSL/ADAE/ADLB/ADEX from an SDTM
+  folder or zip (ours or external) and write them to a DuckDB file.
 """
 
 from __future__ import annotations
@@ -105,6 +107,30 @@ def cmd_load(args: argparse.Namespace) -> int:
     return 0 if success else 1
 
 
+def cmd_adam(args: argparse.Namespace) -> int:
+    if args.config:
+        os.environ["TRIALWH_CONFIG"] = str(Path(args.config).resolve())
+    from pipeline.adam.build import derive_adam, write_adam
+    from pipeline.adam.sdtm_input import SdtmInputError, read_sdtm_folder
+
+    try:
+        sdtm = read_sdtm_folder(args.sdtm)
+        frames = derive_adam(sdtm)
+    except SdtmInputError as exc:
+        print(f"ADAM FAILED: {exc}", file=sys.stderr)
+        return 2
+    write_adam(frames, args.out, sdtm=sdtm)
+    for name, df in frames.items():
+        line = f"{name:<6} {df.height:>8} rows"
+        if name == "adsl":
+            pops = [f"{fl} {(df[fl] == 'Y').sum() if df[fl].null_count() < df.height else 'n/a'}"
+                    for fl in ("ENRLFL", "ITTFL", "SAFFL", "EFFFL")]
+            line += "  (" + ", ".join(pops) + ")"
+        print(line)
+    print(f"adam written to {Path(args.out).resolve()} (schemas adam, sdtm)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="trialwh", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -124,6 +150,12 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("--config", default=None, help="trial configuration YAML")
     load.add_argument("--verbose", action="store_true", help="print Dagster's step log while loading")
     load.set_defaults(func=cmd_load)
+
+    adam = sub.add_parser("adam", help="derive ADaM datasets from an SDTM folder or zip into a DuckDB file")
+    adam.add_argument("--sdtm", required=True, help="SDTM folder or .zip (XPT, Dataset-JSON, parquet or CSV)")
+    adam.add_argument("--out", required=True, help="output DuckDB file (schemas adam and sdtm)")
+    adam.add_argument("--config", default=None, help="trial configuration YAML")
+    adam.set_defaults(func=cmd_adam)
 
     args = parser.parse_args(argv)
     return args.func(args)

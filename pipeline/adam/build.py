@@ -1,0 +1,146 @@
+"""Assemble the ADaM datasets from SDTM frames and write them to DuckDB.
+
+:func:`derive_adam` produces ADSL always and ADAE / ADLB / ADEX when their SDTM domain
+exists, reusing the derivation modules (:mod:`adsl`, :mod:`adae`, :mod:`adlb`, :mod:`adex`).
+Records dated after the data cut-off are dropped before any derivation (adam.md preamble;
+partial or missing dates are kept). :func:`write_adam` writes schema ``adam`` (and the input
+SDTM to schema ``sdtm``) of a DuckDB file through arrow.
+
+External SDTM (documented decisions):
+- AE without AETOXGR (e.g. the CDISC pilot, which records AESEV only): AETOXGR is added as
+  null, so ATOXGR/ATOXGRN/ASEV are null; severity is **not** mapped to a CTCAE grade.
+- EX without BSA (SUPPEX) or cycle information (SUPPEX CYCLE / EXGRPID): ADEX holds the
+  record level only (AVAL = EXDOSE in the delivery's unit, ADOSEMSQ null); none of the
+  adam.md §4 parameters (all in mg/m² per cycle) is computable, so none is produced.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipeline.adam.adae import derive_adae
+from pipeline.adam.adex import adex_records, adsl_dose_vars, exposure_params
+from pipeline.adam.adlb import derive_adlb
+from pipeline.adam.adsl import _date, derive_adsl
+from pipeline.adam.sdtm_input import require
+from pipeline.config import data_cutoff
+from pipeline.warehouse_io import write_table
+
+#: date column used for the DCO cut per domain
+DCO_DATES: dict[str, str] = {"ae": "AESTDTC", "lb": "LBDTC", "ex": "EXSTDTC"}
+ADAE_NEEDS = {"ae": ["USUBJID", "AESEQ", "AESTDTC"]}
+ADLB_NEEDS = {"lb": ["USUBJID", "LBTESTCD", "LBSTRESN", "LBDTC"]}
+ADEX_NEEDS = {"ex": ["USUBJID", "EXTRT", "EXDOSE", "EXSTDTC"]}
+SUPPEX_QNAMS = ("BSA", "PLDOSE", "CYCLE")
+
+
+def cut_at_dco(df: pl.DataFrame, dtc: str, dco: date) -> pl.DataFrame:
+    """Drop records whose complete date ``dtc`` is after ``dco`` (partial/missing dates kept)."""
+    if dtc not in df.columns:
+        return df
+    d = _date(dtc)
+    return df.filter(d.is_null() | (d <= dco))
+
+
+def _with_null(df: pl.DataFrame, cols: dict[str, pl.DataType]) -> pl.DataFrame:
+    return df.with_columns([pl.lit(None, t).alias(c) for c, t in cols.items() if c not in df.columns])
+
+
+def ex_analysis_input(ex: pl.DataFrame, suppex: pl.DataFrame | None, adsl: pl.DataFrame) -> pl.DataFrame:
+    """EX with the columns :mod:`pipeline.adam.adex` expects: BSA, PLDOSE (SUPPEX), ACYCLE, CYCDY1.
+
+    Rule: SUPPEX QNAMs BSA / PLDOSE / CYCLE matched on USUBJID and IDVARVAL = EXSEQ; ACYCLE =
+    SUPPEX CYCLE, else the number in EXGRPID (``CYCLE 3`` -> 3), else null; CYCDY1 = study day
+    (TRTSDT = day 1) of the earliest EXSTDTC of the subject's cycle. Absent -> null columns.
+    """
+    out = ex
+    if suppex is not None and {"QNAM", "QVAL", "IDVARVAL"} <= set(suppex.columns) and "EXSEQ" in ex.columns:
+        s = suppex.filter(pl.col("QNAM").is_in(list(SUPPEX_QNAMS))).select(
+            "USUBJID", pl.col("IDVARVAL").cast(pl.Utf8).alias("_SEQ"), "QNAM", pl.col("QVAL").cast(pl.Float64, strict=False)
+        )
+        if s.height:
+            wide = s.unique(["USUBJID", "_SEQ", "QNAM"], keep="first").pivot(on="QNAM", index=["USUBJID", "_SEQ"], values="QVAL")
+            out = (
+                out.drop([c for c in wide.columns if c in out.columns and c != "USUBJID"])
+                .with_columns(pl.col("EXSEQ").cast(pl.Float64).cast(pl.Int64).cast(pl.Utf8).alias("_SEQ"))
+                .join(wide, on=["USUBJID", "_SEQ"], how="left").drop("_SEQ")
+            )
+    out = _with_null(out, {"BSA": pl.Float64, "PLDOSE": pl.Float64, "CYCLE": pl.Float64})
+    grp = pl.col("EXGRPID").cast(pl.Utf8).str.extract(r"(\d+)", 1).cast(pl.Int64, strict=False) if "EXGRPID" in out.columns else pl.lit(None, pl.Int64)
+    out = out.with_columns(pl.coalesce(pl.col("CYCLE").cast(pl.Int64, strict=False), grp).alias("ACYCLE"))
+    out = out.join(adsl.select("USUBJID", pl.col("TRTSDT").alias("_TRTSDT")), on="USUBJID", how="left")
+    day1 = _date("EXSTDTC").min().over("USUBJID", "ACYCLE")
+    return out.with_columns(
+        pl.when(pl.col("ACYCLE").is_not_null())
+        .then((day1 - pl.col("_TRTSDT")).dt.total_days() + 1)
+        .cast(pl.Int64).alias("CYCDY1")
+    ).drop("_TRTSDT")
+
+
+def derive_adex(ex: pl.DataFrame, suppex: pl.DataFrame | None, adsl: pl.DataFrame, *, dco: date) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    """ADEX = record level (one row per EX record, PARAMCD ``DOSE``) + subject x drug
+    parameters when computable (BSA and a cycle on every dosed record of a subject x drug).
+
+    Returns ``(adex, params or None)``; params are also stacked into ``adex``.
+    """
+    rec = adex_records(ex_analysis_input(ex, suppex, adsl)).with_columns(
+        pl.lit("DOSE").alias("PARAMCD"), pl.lit("Dose Administered").alias("PARAM")
+    )
+    dosed = rec.filter(pl.col("EXDOSE") > 0)
+    computable = dosed.height > 0 and dosed.select(
+        (pl.col("BSA").is_not_null() & pl.col("ACYCLE").is_not_null()).all()
+    ).item()
+    if not computable:
+        return rec, None
+    params = exposure_params(rec, adsl.select("USUBJID", "TRTSDT", "DTHDT"), dco=dco)
+    return pl.concat([rec, params], how="diagonal_relaxed"), params
+
+
+def derive_adam(sdtm: dict[str, pl.DataFrame], *, dco: date | None = None) -> dict[str, pl.DataFrame]:
+    """ADSL always; ADAE if AE exists; ADLB if LB exists; ADEX if EX exists.
+
+    Rule: records after DCO (default config ``trial.data_cutoff``) dropped per
+    :data:`DCO_DATES`; ADAE via ``derive_adae`` with SUPPAE when present; ADLB via
+    ``derive_adlb``; ADEX via :func:`derive_adex`, its per-drug CDOS*/RDI* copied to ADSL
+    when parameters exist. Missing variables raise :class:`SdtmInputError`.
+    """
+    dco = data_cutoff() if dco is None else dco
+    sd = {k: (cut_at_dco(v, DCO_DATES[k], dco) if k in DCO_DATES else v) for k, v in sdtm.items()}
+    adsl = derive_adsl(sd, dco=dco)
+    out: dict[str, pl.DataFrame] = {}
+    if "ae" in sd:
+        require(sd, ADAE_NEEDS, dataset="ADAE")
+        ae = _with_null(sd["ae"], {"AETOXGR": pl.Utf8, "AEENDTC": pl.Utf8})
+        out["adae"] = derive_adae(ae, adsl, sd.get("suppae"))
+    if "lb" in sd:
+        require(sd, ADLB_NEEDS, dataset="ADLB")
+        lb = _with_null(sd["lb"], {"LBSTNRLO": pl.Float64, "LBSTNRHI": pl.Float64, "LBSTRESU": pl.Utf8})
+        out["adlb"] = derive_adlb(lb, adsl)
+    if "ex" in sd:
+        require(sd, ADEX_NEEDS, dataset="ADEX")
+        adex, params = derive_adex(sd["ex"], sd.get("suppex"), adsl, dco=dco)
+        out["adex"] = adex
+        if params is not None and params.height:
+            adsl = adsl.join(adsl_dose_vars(params), on="USUBJID", how="left")
+    return {"adsl": adsl, **out}
+
+
+def write_adam(frames: dict[str, pl.DataFrame], duckdb_path: str | Path, *, sdtm: dict[str, pl.DataFrame] | None = None) -> dict[str, int]:
+    """Write ``frames`` to schema ``adam`` (and ``sdtm`` frames to schema ``sdtm``) of a DuckDB
+    file (created if absent; tables replaced with CREATE OR REPLACE via arrow). Returns
+    ``{"adam.<name>": rows, ...}``."""
+    path = Path(duckdb_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, int] = {}
+    con = duckdb.connect(str(path))
+    try:
+        for schema, group in (("sdtm", sdtm or {}), ("adam", frames)):
+            for name, df in group.items():
+                counts[f"{schema}.{name}"] = write_table(con, f"{schema}.{name}", df)
+    finally:
+        con.close()
+    return counts
