@@ -85,13 +85,15 @@ def load_summary_text(success: bool, warehouse, result) -> str:
             "SELECT SEVERITY, count(*) FROM qa.findings GROUP BY 1 ORDER BY array_position(['ERROR','WARN','NOTICE'], SEVERITY)"
         ).fetchall()
         lines.append("findings by severity: " + (", ".join(f"{s} {n}" for s, n in severities) or "none"))
-        names = con.execute(
-            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'sdtm' AND table_name NOT LIKE 'int_%' ORDER BY 1"
-        ).fetchall()
-        domains = [(n.upper(), con.execute(f"SELECT count(*) FROM sdtm.{n}").fetchone()[0]) for (n,) in names]
-        if domains:
-            lines.append(f"sdtm: {len(domains)} domains ({', '.join(f'{d} {n}' for d, n in domains)})")
-            lines.append(f"sdtm exports (XPT, Dataset-JSON): {warehouse.root / 'exports' / 'sdtm'}")
+        for schema in ("sdtm", "adam"):
+            names = con.execute(
+                "SELECT table_name FROM duckdb_tables() WHERE schema_name = ? AND table_name NOT LIKE 'int_%' ORDER BY 1",
+                [schema],
+            ).fetchall()
+            counts = [(n.upper(), con.execute(f"SELECT count(*) FROM {schema}.{n}").fetchone()[0]) for (n,) in names]
+            if counts:
+                lines.append(f"{schema}: {len(counts)} tables ({', '.join(f'{d} {n}' for d, n in counts)})")
+        lines.append(f"sdtm exports (XPT, Dataset-JSON): {warehouse.root / 'exports' / 'sdtm'}")
     finally:
         con.close()
     lines.append(f"published warehouse: {warehouse.published_path}")
