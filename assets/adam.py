@@ -1,10 +1,12 @@
-"""ADaM layer of the nightly graph (group ``adam``): ADSL, ADAE, ADLB, ADEX from ``sdtm``.
+"""ADaM layer of the nightly graph (group ``adam``): ADSL, ADAE, ADLB, ADEX, ADRS, ADTTE, ADTR
+from ``sdtm``.
 
 One multi-asset runs ``pipeline.adam.build.derive_adam`` on the SDTM domain tables of the
 working warehouse (the same code ``trialwh adam --sdtm`` runs on SDTM made elsewhere) and
 writes ``adam.<dataset>``. It depends on every SDTM domain asset, so a blocking SDTM contract
 failure stops it. Its own blocking checks: ADSL has one row per DM subject, and every ADAE /
-ADLB / ADEX subject is in ADSL.
+ADLB / ADEX / ADRS / ADTTE / ADTR subject is in ADSL. A dataset ``derive_adam`` did not
+produce (its SDTM domain is absent) is not written; its materialisation reports 0 rows.
 """
 
 import dagster as dg
@@ -15,7 +17,7 @@ from assets.sdtm_checks import domain_asset_keys
 from pipeline.adam.build import derive_adam
 from pipeline.warehouse_io import read_table, write_table
 
-ADAM_DATASETS = ("adsl", "adae", "adlb", "adex")
+ADAM_DATASETS = ("adsl", "adae", "adlb", "adex", "adrs", "adtte", "adtr")
 SDTM_KEYS = domain_asset_keys(sdtm_assets)
 
 
@@ -39,11 +41,12 @@ def adam_datasets(duckdb: DuckDBResource):
         sdtm = {k.path[-1]: read_table(con, f"sdtm.{k.path[-1]}") for k in SDTM_KEYS}
         frames = derive_adam(sdtm)
         for name in ADAM_DATASETS:
-            write_table(con, f"adam.{name}", frames[name])
+            if name in frames:
+                write_table(con, f"adam.{name}", frames[name])
         dm_subjects = con.execute("SELECT count(DISTINCT USUBJID) FROM sdtm.dm").fetchone()[0]
     adsl = frames["adsl"]
     for name in ADAM_DATASETS:
-        yield dg.MaterializeResult(asset_key=["adam", name], metadata={"dagster/row_count": frames[name].height})
+        yield dg.MaterializeResult(asset_key=["adam", name], metadata={"dagster/row_count": frames[name].height if name in frames else 0})
     yield dg.AssetCheckResult(
         asset_key=["adam", "adsl"], check_name="one_row_per_subject",
         passed=adsl.height == adsl["USUBJID"].n_unique() == dm_subjects,
@@ -53,7 +56,8 @@ def adam_datasets(duckdb: DuckDBResource):
     for name in ADAM_DATASETS:
         if name == "adsl":
             continue
-        strangers = sorted(set(frames[name]["USUBJID"].unique().to_list()) - known)
+        subjects = set(frames[name]["USUBJID"].unique().to_list()) if name in frames else set()
+        strangers = sorted(subjects - known)
         yield dg.AssetCheckResult(
             asset_key=["adam", name], check_name="subjects_in_adsl", passed=not strangers,
             metadata={"subjects_not_in_adsl": dg.MetadataValue.json(strangers[:20])},

@@ -116,6 +116,18 @@ def test_pilot_adae_adlb_adex(pilot_db):
     assert n_adex == n_ex
 
 
+def test_pilot_efficacy_is_os_only(pilot_db):
+    """No RS / TR / TU in the pilot: no ADRS / ADTR; ADTTE (if any) holds OS only, one row per
+    subject with a start date, AVAL > 0."""
+    tables = {r[0] for r in _q(pilot_db, "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'adam'")}
+    assert not {"adrs", "adtr"} & tables
+    if "adtte" in tables:
+        (params, n, n_subj, aval_min, bad_cnsr), = _q(
+            pilot_db, "SELECT string_agg(DISTINCT PARAMCD, ','), count(*), count(DISTINCT USUBJID), min(AVAL), "
+                      "count(*) FILTER (CNSR IS NULL OR CNSR < 0) FROM adam.adtte")
+        assert params == "OS" and n == n_subj and aval_min > 0 and bad_cnsr == 0
+
+
 def test_pilot_missing_dm_names_dm(pilot_dir, tmp_path, capsys):
     folder = tmp_path / "no_dm"
     folder.mkdir()

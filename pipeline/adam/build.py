@@ -25,17 +25,24 @@ import polars as pl
 from pipeline.adam.adae import derive_adae
 from pipeline.adam.adex import adex_records, adsl_dose_vars, exposure_params
 from pipeline.adam.adlb import derive_adlb
+from pipeline.adam.adrs import AVAL_RESP, derive_response_parameters, flag_analysis_records
+from pipeline.adam.adtr import adtr
+from pipeline.adam import adtte
 from pipeline.adam.adsl import _date, derive_adsl
 from pipeline.adam.sdtm_input import require
 from pipeline.config import data_cutoff
 from pipeline.warehouse_io import write_table
 
 #: date column used for the DCO cut per domain
-DCO_DATES: dict[str, str] = {"ae": "AESTDTC", "lb": "LBDTC", "ex": "EXSTDTC"}
+DCO_DATES: dict[str, str] = {"ae": "AESTDTC", "lb": "LBDTC", "ex": "EXSTDTC",
+                             "rs": "RSDTC", "tr": "TRDTC", "tu": "TUDTC"}
 ADAE_NEEDS = {"ae": ["USUBJID", "AESEQ", "AESTDTC"]}
 ADLB_NEEDS = {"lb": ["USUBJID", "LBTESTCD", "LBSTRESN", "LBDTC"]}
 ADEX_NEEDS = {"ex": ["USUBJID", "EXTRT", "EXDOSE", "EXSTDTC"]}
+ADRS_NEEDS = {"rs": ["USUBJID", "RSTESTCD", "RSSTRESC", "RSDTC"]}
+ADTR_NEEDS = {"tr": ["USUBJID", "TRTESTCD", "TRSTRESN", "TRDTC", "TRLNKID"]}
 SUPPEX_QNAMS = ("BSA", "PLDOSE", "CYCLE")
+OVR_PARAM = "Overall Response by Investigator"
 
 
 def cut_at_dco(df: pl.DataFrame, dtc: str, dco: date) -> pl.DataFrame:
@@ -100,8 +107,43 @@ def derive_adex(ex: pl.DataFrame, suppex: pl.DataFrame | None, adsl: pl.DataFram
     return pl.concat([rec, params], how="diagonal_relaxed"), params
 
 
+def ovr_records(rs: pl.DataFrame, subjects: pl.DataFrame, *, dco: date) -> pl.DataFrame:
+    """ADRS ``PARAMCD = OVR`` records (adam.md §5): RS ``OVRLRESP`` (``RSEVAL = INVESTIGATOR``
+    when RSEVAL exists), ``AVALC = RSSTRESC``, ``AVAL`` = ``aval_resp``, ``ADT`` = date of RSDTC,
+    ``SRCSEQ = RSSEQ``; ANL01FL / ANL02FL via :func:`flag_analysis_records`."""
+    r = rs.filter(pl.col("RSTESTCD") == "OVRLRESP")
+    if "RSEVAL" in r.columns:
+        r = r.filter(pl.col("RSEVAL").is_null() | (pl.col("RSEVAL") == "INVESTIGATOR"))
+    seq = pl.col("RSSEQ").cast(pl.Int64, strict=False) if "RSSEQ" in r.columns else pl.lit(None, pl.Int64)
+    ovr = r.select(
+        pl.col("USUBJID").cast(pl.String),
+        pl.lit("OVR").alias("PARAMCD"), pl.lit(OVR_PARAM).alias("PARAM"),
+        pl.col("RSSTRESC").cast(pl.String).alias("AVALC"),
+        pl.col("RSSTRESC").replace_strict(AVAL_RESP, default=None, return_dtype=pl.Int64).alias("AVAL"),
+        _date("RSDTC").alias("ADT"),
+        seq.alias("SRCSEQ"),
+    )
+    return flag_analysis_records(ovr, subjects, dco)
+
+
+def baseline_assessment(adsl: pl.DataFrame, sd: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """``USUBJID, has_baseline_assessment``: MDIS = Y, or a TU / TR record dated on or before
+    the start date (TRTSDT, ENRLDT if never dosed)."""
+    starts = adtte.start_dates(adsl)
+    have = [adsl.filter(pl.col("MDIS") == "Y").select("USUBJID")] if "MDIS" in adsl.columns else []
+    for dom, dtc in (("tu", "TUDTC"), ("tr", "TRDTC")):
+        if dom in sd and dtc in sd[dom].columns:
+            have.append(sd[dom].select("USUBJID", _date(dtc).alias("_d")).join(starts, on="USUBJID")
+                        .filter(pl.col("_d") <= pl.col("STARTDT")).select("USUBJID"))
+    ids = pl.concat(have).unique() if have else pl.DataFrame({"USUBJID": []}, schema={"USUBJID": pl.String})
+    return adsl.select("USUBJID").with_columns(
+        pl.col("USUBJID").is_in(ids["USUBJID"].cast(pl.String).implode()).alias("has_baseline_assessment"))
+
+
 def derive_adam(sdtm: dict[str, pl.DataFrame], *, dco: date | None = None) -> dict[str, pl.DataFrame]:
-    """ADSL always; ADAE if AE exists; ADLB if LB exists; ADEX if EX exists.
+    """ADSL always; ADAE if AE exists; ADLB if LB exists; ADEX if EX exists; ADRS (OVR +
+    derived parameters) and ADTTE (PFS, PFSNC, OS, DOR, TTR) if RS exists; ADTR if TR exists;
+    without RS, ADTTE holds OS only, and only when ADSL has a DTHDT or LSTALVDT.
 
     Rule: records after DCO (default config ``trial.data_cutoff``) dropped per
     :data:`DCO_DATES`; ADAE via ``derive_adae`` with SUPPAE when present; ADLB via
@@ -126,7 +168,40 @@ def derive_adam(sdtm: dict[str, pl.DataFrame], *, dco: date | None = None) -> di
         out["adex"] = adex
         if params is not None and params.height:
             adsl = adsl.join(adsl_dose_vars(params), on="USUBJID", how="left")
+    out.update(_efficacy(sd, adsl, dco=dco))
     return {"adsl": adsl, **out}
+
+
+def _efficacy(sd: dict[str, pl.DataFrame], adsl: pl.DataFrame, *, dco: date) -> dict[str, pl.DataFrame]:
+    """ADRS / ADTTE / ADTR (adam.md §5-§7). TTE subjects: ADSL subjects with a start date."""
+    out: dict[str, pl.DataFrame] = {}
+    rsp_subj = adsl.select("USUBJID", "TRTSDT", "NACTDT")
+    tte_cols = [c for c in ("USUBJID", "TRTSDT", "ENRLDT", "DTHDT", "NACTDT", "LSTALVDT") if c in adsl.columns]
+    tte_subj = adsl.select(tte_cols).filter(pl.coalesce(
+        [pl.col(c) for c in ("TRTSDT", "ENRLDT") if c in tte_cols] or [pl.lit(None, pl.Date)]).is_not_null())
+    ovr = None
+    if "rs" in sd:
+        require(sd, ADRS_NEEDS, dataset="ADRS")
+        ovr = ovr_records(sd["rs"], rsp_subj, dco=dco)
+        params = derive_response_parameters(ovr, rsp_subj, dco)
+        out["adrs"] = pl.concat([ovr, params], how="diagonal_relaxed").sort("USUBJID", "PARAMCD", "ADT", nulls_last=True)
+        crsp = params.filter(pl.col("PARAMCD") == "CRSP")
+        subj = tte_subj.join(baseline_assessment(adsl, sd), on="USUBJID", how="left")
+        out["adtte"] = pl.concat([
+            adtte.pfs(ovr, subj, dco=dco),
+            adtte.pfs(ovr, subj, dco=dco, ignore_nact_and_gap=True),
+            adtte.os(subj, dco=dco),
+            adtte.dor(ovr, subj, crsp, dco=dco),
+            adtte.ttr(crsp, subj),
+        ], how="diagonal_relaxed")
+    elif tte_subj.height and any(c in tte_subj.columns and tte_subj[c].null_count() < tte_subj.height
+                                 for c in ("DTHDT", "LSTALVDT")):
+        out["adtte"] = adtte.os(tte_subj, dco=dco)
+    if "tr" in sd:
+        require(sd, ADTR_NEEDS, dataset="ADTR")
+        tr = sd["tr"].with_columns(pl.col("USUBJID").cast(pl.String), _date("TRDTC").alias("ADT"))
+        out["adtr"] = adtr(tr, ovr, rsp_subj)
+    return out
 
 
 def write_adam(frames: dict[str, pl.DataFrame], duckdb_path: str | Path, *, sdtm: dict[str, pl.DataFrame] | None = None) -> dict[str, int]:
