@@ -10,6 +10,7 @@ summary and QA read.
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from assets.markdown import markdown_table
 from pipeline.forms import FORMS
 from pipeline.validation.cross_form_checks import cross_form_findings
 from pipeline.validation.findings import FINDING_COLUMNS
@@ -36,7 +37,7 @@ def qa_findings(duckdb: DuckDBResource) -> dg.MaterializeResult:
             "SELECT RULE_ID, SEVERITY, count(*) FROM qa.findings GROUP BY 1, 2 ORDER BY 1"
         ).fetchall()
         total = con.execute("SELECT count(*) FROM qa.findings").fetchone()[0]
-    md = "| rule | severity | n |\n|---|---|---|\n" + "\n".join(f"| {r} | {s} | {n} |" for r, s, n in by_rule)
+    md = markdown_table(["rule", "severity", "n"], by_rule, empty="no findings")
     return dg.MaterializeResult(
         metadata={"dagster/row_count": total, "by_severity": dg.MetadataValue.json(by_severity),
                   "by_rule": dg.MetadataValue.md(md)}
@@ -61,7 +62,5 @@ def qa_load_summary(duckdb: DuckDBResource) -> dg.MaterializeResult:
         rows = con.execute("SELECT * FROM qa.load_summary ORDER BY FORM").fetchall()
     if bad:
         raise dg.Failure(f"rows lost between raw and stg for forms {[b[0] for b in bad]}")
-    md = "| form | in | accepted | quarantined |\n|---|---|---|---|\n" + "\n".join(
-        f"| {f} | {i} | {a} | {q} |" for f, i, a, q in rows
-    )
+    md = markdown_table(["form", "in", "accepted", "quarantined"], rows)
     return dg.MaterializeResult(metadata={"per_form": dg.MetadataValue.md(md)})

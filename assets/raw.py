@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from assets.markdown import markdown_table
 from pipeline.forms import FORMS
 from pipeline.resources import WarehouseResource
 
@@ -50,10 +51,10 @@ def raw_export(context: dg.AssetExecutionContext, warehouse: WarehouseResource) 
         metadata={
             "source": dg.MetadataValue.path(str(source)),
             "format": staged.format,
-            "files": dg.MetadataValue.md(
-                "| file | sha256 | bytes |\n|---|---|---|\n"
-                + "\n".join(f"| {f['name']} | `{f['sha256'][:16]}…` | {f['bytes']} |" for f in manifest["files"])
-            ),
+            "files": dg.MetadataValue.md(markdown_table(
+                ["file", "sha256", "bytes"],
+                ((f["name"], f"`{f['sha256'][:16]}…`", f["bytes"]) for f in manifest["files"]),
+            )),
             "rows_in": dg.MetadataValue.json(manifest["rows_in"]),
             "structural_errors": dg.MetadataValue.json(manifest["errors"]),
         }

@@ -17,6 +17,7 @@ import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
+from assets.markdown import markdown_table
 from assets.sdtm import sdtm_assets
 from pipeline.warehouse_io import read_table
 from schemas.sdtm import SDTM_MODELS, dataset_label, failure_counts, validate_contract
@@ -35,11 +36,8 @@ def domain_asset_keys(assets_defs=None) -> list[dg.AssetKey]:
 
 
 def _markdown(counts: pl.DataFrame) -> str:
-    if counts.is_empty():
-        return "no failures"
-    lines = ["| column | check | failures |", "|---|---|---|"]
-    lines += [f"| {c} | `{k}` | {n} |" for c, k, n in counts.iter_rows()]
-    return "\n".join(lines)
+    rows = ((c, f"`{k}`", n) for c, k, n in counts.iter_rows())
+    return markdown_table(["column", "check", "failures"], rows, empty="no failures")
 
 
 def contract_result(name: str, frame: pl.DataFrame) -> dg.AssetCheckResult:
@@ -59,11 +57,11 @@ def contract_result(name: str, frame: pl.DataFrame) -> dg.AssetCheckResult:
             "failures": cases.height,
             "failures_by_check": dg.MetadataValue.json(by_check),
             "failures_table": dg.MetadataValue.md(_markdown(counts)),
-            "examples": dg.MetadataValue.md(
-                "no failures" if cases.is_empty() else "| column | check | value | row |\n|---|---|---|---|\n" + "\n".join(
-                    f"| {c} | `{k}` | {str(v)[:60]} | {i} |" for c, k, v, i in cases.head(20).iter_rows()
-                )
-            ),
+            "examples": dg.MetadataValue.md(markdown_table(
+                ["column", "check", "value", "row"],
+                ((c, f"`{k}`", str(v)[:60], i) for c, k, v, i in cases.head(20).iter_rows()),
+                empty="no failures",
+            )),
         },
     )
 

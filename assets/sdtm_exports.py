@@ -14,6 +14,7 @@ from datetime import datetime
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from assets.markdown import markdown_table
 from assets.raw import read_staged_manifest
 from assets.sdtm import sdtm_assets
 from assets.sdtm_checks import domain_asset_keys
@@ -55,9 +56,7 @@ def sdtm_exports(warehouse: WarehouseResource, duckdb: DuckDBResource) -> dg.Mat
         metadata={
             "path": dg.MetadataValue.path(str(export_dir(warehouse))),
             "domains": dg.MetadataValue.json({n.upper(): frames[n].height for n in names}),
-            "files": dg.MetadataValue.md(
-                "| file | bytes |\n|---|---|\n" + "\n".join(f"| {f['file']} | {f['bytes']} |" for f in listing)
-            ),
+            "files": dg.MetadataValue.md(markdown_table(["file", "bytes"], ((f["file"], f["bytes"]) for f in listing))),
             "file_list": dg.MetadataValue.json(listing),
             "dataset_json_creation": ctx.creation_datetime,
         }

@@ -15,6 +15,7 @@ import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
+from assets.markdown import markdown_table
 from pipeline import config
 from pipeline.forms import FORMS
 from pipeline.validation.form_validation import ValidationContext, validate_form
@@ -24,11 +25,8 @@ from pipeline.warehouse_io import read_table, write_table
 
 
 def _markdown_counts(frame: pl.DataFrame, cols: list[str]) -> str:
-    if frame.is_empty():
-        return "no findings"
     counts = frame.group_by(cols).len().sort(cols)
-    header = "| " + " | ".join(cols + ["n"]) + " |\n|" + "---|" * (len(cols) + 1) + "\n"
-    return header + "\n".join("| " + " | ".join(str(v) for v in row) + " |" for row in counts.iter_rows())
+    return markdown_table([*cols, "n"], counts.iter_rows(), empty="no findings")
 
 
 def _stg_form_asset(form_name: str) -> dg.AssetsDefinition:
