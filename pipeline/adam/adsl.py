@@ -25,6 +25,7 @@ from datetime import date
 
 import polars as pl
 
+from pipeline.adam.dates import complete_date
 from pipeline.adam.dates import derive_nactdt, impute_dthdt
 from pipeline.adam.sdtm_input import require
 from pipeline.config import data_cutoff, trial_config
@@ -43,11 +44,6 @@ ADSL_NEEDS: dict[str, list[str]] = {"dm": ["USUBJID", "ARMCD"]}
 # ---------------------------------------------------------------------------------------------
 # small helpers
 # ---------------------------------------------------------------------------------------------
-def _date(col: str | pl.Expr) -> pl.Expr:
-    """Date of the complete date part of an ISO 8601 text (partial / absent -> null)."""
-    c = pl.col(col) if isinstance(col, str) else col
-    return c.cast(pl.Utf8).str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
-
 
 def _dtm(col: str) -> pl.Expr:
     """Datetime of ``YYYY-MM-DDTHH:MM[:SS]`` (no time -> null)."""
@@ -136,7 +132,7 @@ def derive_enrldt(adsl: pl.DataFrame, dm: pl.DataFrame) -> pl.DataFrame:
     """
     src = dm.select(
         "USUBJID",
-        pl.coalesce(_date(_col_or_null(dm, "RFICDTC")), _date(_col_or_null(dm, "RFSTDTC"))).alias("_ENR"),
+        pl.coalesce(complete_date(_col_or_null(dm, "RFICDTC")), complete_date(_col_or_null(dm, "RFSTDTC"))).alias("_ENR"),
     ).unique("USUBJID", keep="first")
     out = _join(adsl, src)
     return out.with_columns(pl.when(_has_arm("ARMCD")).then(pl.col("_ENR")).alias("ENRLDT")).drop("_ENR")
@@ -167,9 +163,9 @@ def derive_trt_dates(adsl: pl.DataFrame, ex: pl.DataFrame | None) -> pl.DataFram
         d = dosed_ex(ex)
         end = "EXENDTC" if "EXENDTC" in d.columns else "EXSTDTC"
         d = d.with_columns(
-            _date("EXSTDTC").alias("_sd"), _dtm("EXSTDTC").alias("_sdtm"),
-            pl.coalesce(_date(end), _date("EXSTDTC")).alias("_ed"),
-            pl.when(_date(end).is_not_null()).then(_dtm(end)).otherwise(_dtm("EXSTDTC")).alias("_edtm"),
+            complete_date("EXSTDTC").alias("_sd"), _dtm("EXSTDTC").alias("_sdtm"),
+            pl.coalesce(complete_date(end), complete_date("EXSTDTC")).alias("_ed"),
+            pl.when(complete_date(end).is_not_null()).then(_dtm(end)).otherwise(_dtm("EXSTDTC")).alias("_edtm"),
         )
         agg = d.group_by("USUBJID").agg(
             pl.col("_sd").min().alias("TRTSDT"),
@@ -220,7 +216,7 @@ def derive_mdis_efffl(adsl: pl.DataFrame, tu: pl.DataFrame | None) -> pl.DataFra
     if tu is None or "TUDTC" not in tu.columns:
         return _nulls(adsl, {"MDIS": pl.Utf8, "EFFFL": pl.Utf8})
     res = pl.coalesce(_col_or_null(tu, "TUSTRESC"), _col_or_null(tu, "TUORRES")).cast(pl.Utf8).str.to_uppercase()
-    tgt = tu.filter(res == "TARGET").select("USUBJID", _date("TUDTC").alias("_d"))
+    tgt = tu.filter(res == "TARGET").select("USUBJID", complete_date("TUDTC").alias("_d"))
     base = (
         adsl.select("USUBJID", "TRTSDT").join(tgt, on="USUBJID", how="inner")
         .filter(pl.col("_d") <= pl.col("TRTSDT")).get_column("USUBJID").unique().to_list()
@@ -239,7 +235,7 @@ def derive_becog(adsl: pl.DataFrame, rs: pl.DataFrame | None) -> pl.DataFrame:
         _col_or_null(rs, "RSSTRESN", pl.Float64).cast(pl.Float64, strict=False),
         _col_or_null(rs, "RSSTRESC").cast(pl.Float64, strict=False),
     )
-    e = rs.filter(pl.col("RSTESTCD") == "ECOG101").select("USUBJID", _date("RSDTC").alias("_d"), val.alias("_v"))
+    e = rs.filter(pl.col("RSTESTCD") == "ECOG101").select("USUBJID", complete_date("RSDTC").alias("_d"), val.alias("_v"))
     agg = (
         e.join(adsl.select("USUBJID", "TRTSDT"), on="USUBJID", how="inner")
         .filter((pl.col("_d") <= pl.col("TRTSDT")) & pl.col("_v").is_not_null())
@@ -281,7 +277,7 @@ def derive_baseline_vs(adsl: pl.DataFrame, vs: pl.DataFrame | None) -> pl.DataFr
     else:
         v = (
             vs.filter(pl.col("VSTESTCD").is_in(["HEIGHT", "WEIGHT"]) & pl.col("VSSTRESN").is_not_null())
-            .select("USUBJID", "VSTESTCD", _date("VSDTC").alias("_d"), pl.col("VSSTRESN").cast(pl.Float64))
+            .select("USUBJID", "VSTESTCD", complete_date("VSDTC").alias("_d"), pl.col("VSSTRESN").cast(pl.Float64))
             .join(adsl.select("USUBJID", "TRTSDT"), on="USUBJID", how="inner")
             .filter(pl.col("_d") <= pl.col("TRTSDT"))
             .sort("USUBJID", "VSTESTCD", "_d")
@@ -301,7 +297,7 @@ def _disposition(ds: pl.DataFrame, scat: str | None) -> pl.DataFrame:
         cond = cond & (pl.col("DSSCAT").cast(pl.Utf8).str.to_uppercase() == scat)
     seq = _col_or_null(ds, "DSSEQ", pl.Float64).cast(pl.Float64, strict=False).alias("_seq")
     return (
-        ds.filter(cond).select("USUBJID", pl.col("DSDECOD").cast(pl.Utf8), _date("DSSTDTC").alias("_d"), seq)
+        ds.filter(cond).select("USUBJID", pl.col("DSDECOD").cast(pl.Utf8), complete_date("DSSTDTC").alias("_d"), seq)
         .sort("USUBJID", "_d", "_seq", nulls_last=False).group_by("USUBJID").agg(pl.all().last())
     )
 
@@ -383,7 +379,7 @@ def derive_lstalvdt(adsl: pl.DataFrame, sdtm: dict[str, pl.DataFrame], *, dco: d
             sub = df
             if dom == "ae" and c == "AEENDTC" and "AEOUT" in df.columns:
                 sub = df.filter((pl.col("AEOUT").cast(pl.Utf8).str.to_uppercase() != "FATAL").fill_null(True))
-            pieces.append(sub.select("USUBJID", _date(c).alias("_d")))
+            pieces.append(sub.select("USUBJID", complete_date(c).alias("_d")))
     if not pieces:
         return _nulls(adsl, {"LSTALVDT": pl.Date})
     agg = pl.concat(pieces).drop_nulls().group_by("USUBJID").agg(pl.col("_d").max().alias("LSTALVDT"))

@@ -28,7 +28,8 @@ from pipeline.adam.adlb import derive_adlb
 from pipeline.adam.adrs import AVAL_RESP, derive_response_parameters, flag_analysis_records
 from pipeline.adam.adtr import adtr
 from pipeline.adam import adtte
-from pipeline.adam.adsl import _date, derive_adsl
+from pipeline.adam.adsl import derive_adsl
+from pipeline.adam.dates import complete_date
 from pipeline.adam.sdtm_input import require
 from pipeline.config import data_cutoff
 from pipeline.warehouse_io import write_table
@@ -49,7 +50,7 @@ def cut_at_dco(df: pl.DataFrame, dtc: str, dco: date) -> pl.DataFrame:
     """Drop records whose complete date ``dtc`` is after ``dco`` (partial/missing dates kept)."""
     if dtc not in df.columns:
         return df
-    d = _date(dtc)
+    d = complete_date(dtc)
     return df.filter(d.is_null() | (d <= dco))
 
 
@@ -80,7 +81,7 @@ def ex_analysis_input(ex: pl.DataFrame, suppex: pl.DataFrame | None, adsl: pl.Da
     grp = pl.col("EXGRPID").cast(pl.Utf8).str.extract(r"(\d+)", 1).cast(pl.Int64, strict=False) if "EXGRPID" in out.columns else pl.lit(None, pl.Int64)
     out = out.with_columns(pl.coalesce(pl.col("CYCLE").cast(pl.Int64, strict=False), grp).alias("ACYCLE"))
     out = out.join(adsl.select("USUBJID", pl.col("TRTSDT").alias("_TRTSDT")), on="USUBJID", how="left")
-    day1 = _date("EXSTDTC").min().over("USUBJID", "ACYCLE")
+    day1 = complete_date("EXSTDTC").min().over("USUBJID", "ACYCLE")
     return out.with_columns(
         pl.when(pl.col("ACYCLE").is_not_null())
         .then((day1 - pl.col("_TRTSDT")).dt.total_days() + 1)
@@ -120,7 +121,7 @@ def ovr_records(rs: pl.DataFrame, subjects: pl.DataFrame, *, dco: date) -> pl.Da
         pl.lit("OVR").alias("PARAMCD"), pl.lit(OVR_PARAM).alias("PARAM"),
         pl.col("RSSTRESC").cast(pl.String).alias("AVALC"),
         pl.col("RSSTRESC").replace_strict(AVAL_RESP, default=None, return_dtype=pl.Int64).alias("AVAL"),
-        _date("RSDTC").alias("ADT"),
+        complete_date("RSDTC").alias("ADT"),
         seq.alias("SRCSEQ"),
     )
     return flag_analysis_records(ovr, subjects, dco)
@@ -133,7 +134,7 @@ def baseline_assessment(adsl: pl.DataFrame, sd: dict[str, pl.DataFrame]) -> pl.D
     have = [adsl.filter(pl.col("MDIS") == "Y").select("USUBJID")] if "MDIS" in adsl.columns else []
     for dom, dtc in (("tu", "TUDTC"), ("tr", "TRDTC")):
         if dom in sd and dtc in sd[dom].columns:
-            have.append(sd[dom].select("USUBJID", _date(dtc).alias("_d")).join(starts, on="USUBJID")
+            have.append(sd[dom].select("USUBJID", complete_date(dtc).alias("_d")).join(starts, on="USUBJID")
                         .filter(pl.col("_d") <= pl.col("STARTDT")).select("USUBJID"))
     ids = pl.concat(have).unique() if have else pl.DataFrame({"USUBJID": []}, schema={"USUBJID": pl.String})
     return adsl.select("USUBJID").with_columns(
@@ -199,7 +200,7 @@ def _efficacy(sd: dict[str, pl.DataFrame], adsl: pl.DataFrame, *, dco: date) -> 
         out["adtte"] = adtte.os(tte_subj, dco=dco)
     if "tr" in sd:
         require(sd, ADTR_NEEDS, dataset="ADTR")
-        tr = sd["tr"].with_columns(pl.col("USUBJID").cast(pl.String), _date("TRDTC").alias("ADT"))
+        tr = sd["tr"].with_columns(pl.col("USUBJID").cast(pl.String), complete_date("TRDTC").alias("ADT"))
         out["adtr"] = adtr(tr, ovr, rsp_subj)
     return out
 

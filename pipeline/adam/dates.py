@@ -36,6 +36,15 @@ def _config_highest_imputation() -> str:
     return str(trial_config()["adam"].get("astdt_highest_imputation", "M"))
 
 
+def complete_date(col: str | pl.Expr) -> pl.Expr:
+    """Date of the complete date part of an ISO 8601 text; partial or absent -> null (no imputation).
+
+    Example: ``"2022-03-05T14:30"`` -> 2022-03-05; ``"2022-03"`` -> null.
+    """
+    c = pl.col(col) if isinstance(col, str) else col
+    return c.cast(pl.Utf8).str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
+
+
 def dtc_components(dtc: IntoExpr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     """Year, month, day (Int32, null when missing) of an ISO 8601 (partial) date text.
 
