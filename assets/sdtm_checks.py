@@ -17,12 +17,11 @@ import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
-from assets.markdown import markdown_table
+from assets.contracts import CHECK_NAME
+from assets.contracts import contract_result as check_contract
 from assets.sdtm import sdtm_assets
 from pipeline.warehouse_io import read_table
-from schemas.sdtm import SDTM_MODELS, dataset_label, failure_counts, validate_contract
-
-CHECK_NAME = "contract"
+from schemas.sdtm import SDTM_MODELS, dataset_label
 
 
 def is_domain_key(key: dg.AssetKey) -> bool:
@@ -35,35 +34,9 @@ def domain_asset_keys(assets_defs=None) -> list[dg.AssetKey]:
     return sorted((k for k in keys if is_domain_key(k)), key=lambda k: k.path[1])
 
 
-def _markdown(counts: pl.DataFrame) -> str:
-    rows = ((c, f"`{k}`", n) for c, k, n in counts.iter_rows())
-    return markdown_table(["column", "check", "failures"], rows, empty="no failures")
-
-
 def contract_result(name: str, frame: pl.DataFrame) -> dg.AssetCheckResult:
-    """Validate one domain frame with its model: the check result, failures counted per column/check."""
-    model = SDTM_MODELS[name]
-    cases = validate_contract(model, frame)
-    counts = failure_counts(cases)
-    by_check = {f"{c}: {k}": int(n) for c, k, n in counts.iter_rows()}
-    return dg.AssetCheckResult(
-        check_name=CHECK_NAME,
-        passed=cases.is_empty(),
-        severity=dg.AssetCheckSeverity.ERROR,
-        metadata={
-            "model": f"{model.__module__}.{model.__name__}",
-            "dataset_label": dataset_label(model),
-            "rows": frame.height,
-            "failures": cases.height,
-            "failures_by_check": dg.MetadataValue.json(by_check),
-            "failures_table": dg.MetadataValue.md(_markdown(counts)),
-            "examples": dg.MetadataValue.md(markdown_table(
-                ["column", "check", "value", "row"],
-                ((c, f"`{k}`", str(v)[:60], i) for c, k, v, i in cases.head(20).iter_rows()),
-                empty="no failures",
-            )),
-        },
-    )
+    """Validate one domain frame with its model (``schemas.sdtm.SDTM_MODELS``)."""
+    return check_contract(SDTM_MODELS[name], frame)
 
 
 def contract_check(key: dg.AssetKey) -> dg.AssetChecksDefinition:

@@ -121,6 +121,16 @@ def cmd_adam(args: argparse.Namespace) -> int:
     except SdtmInputError as exc:
         print(f"ADAM FAILED: {exc}", file=sys.stderr)
         return 2
+    from schemas.adam import contract_failures
+    from schemas.contracts import failure_counts
+
+    broken = contract_failures(frames)
+    if broken:
+        print("ADAM FAILED: datasets break their contract (schemas/adam); nothing was written", file=sys.stderr)
+        for name, cases in broken.items():
+            for column, check, n in failure_counts(cases).iter_rows():
+                print(f"  {name.upper()}.{column}: {check} ({n} rows)", file=sys.stderr)
+        return 3
     write_adam(frames, args.out, sdtm=sdtm)
     for name, df in frames.items():
         line = f"{name:<6} {df.height:>8} rows"
@@ -129,6 +139,7 @@ def cmd_adam(args: argparse.Namespace) -> int:
                     for fl in ("ENRLFL", "ITTFL", "SAFFL", "EFFFL")]
             line += "  (" + ", ".join(pops) + ")"
         print(line)
+    print("contracts: every dataset conforms to schemas/adam")
     print(f"adam written to {Path(args.out).resolve()} (schemas adam, sdtm)")
     return 0
 

@@ -77,6 +77,7 @@ def test_pilot_cli_prints_counts(pilot_run):
     out = pilot_run[1]
     assert f"ENRLFL {PILOT_ENRLFL}, ITTFL {PILOT_ENRLFL}, SAFFL {PILOT_SAFFL}, EFFFL n/a" in out
     assert f"adae   {PILOT_AE_ROWS:>8} rows" in out
+    assert "contracts: every dataset conforms to schemas/adam" in out
 
 
 def test_pilot_adsl_one_row_per_dm_subject(pilot_db):

@@ -16,7 +16,12 @@ function                                       PARAMCD (admiralonco)
 :func:`clinical_benefit`                       CB   (``derive_param_clinbenefit``, window 35)
 :func:`clinical_benefit_24`                    CB24 (same, window 161)
 :func:`last_assessment`                        LSTA (last disease assessment)
+:func:`best_response_flag`                     BCP / CBCP (BOR / CBOR in CR, PR)
+:func:`subject_status_parameters`              MDIS (measurable disease), DEATH
 =============================================  ============================================
+
+Every record carries ``PARAM`` from :data:`PARAM_LABELS` (the admiralonco ADRS template's
+wording), so an analyst never has to decode a PARAMCD.
 
 Input frames
 ------------
@@ -57,6 +62,25 @@ BEST_ORDER = ("CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE", "MISSING")
 WORST_RANK = {"NE": 1, "CR": 2, "PR": 3, "SD": 4, "NON-CR/NON-PD": 5, "PD": 6}
 
 RESPONSES = tuple(WORST_RANK)
+
+#: PARAMCD -> PARAM (admiralonco ADRS template wording; "by Investigator": RSEVAL)
+PARAM_LABELS = {
+    "OVR": "Overall Response by Investigator",
+    "PD": "Disease Progression by Investigator",
+    "RSP": "Response by Investigator (confirmation not required)",
+    "CRSP": "Confirmed Response by Investigator",
+    "BOR": "Best Overall Response by Investigator (confirmation not required)",
+    "CBOR": "Best Confirmed Overall Response by Investigator",
+    "BCP": "Best Overall Response of CR/PR by Investigator (confirmation not required)",
+    "CBCP": "Best Confirmed Overall Response of CR/PR by Investigator",
+    "CB": "Clinical Benefit by Investigator (disease control)",
+    "CB24": "Clinical Benefit of at least 24 Weeks by Investigator",
+    "LSTA": "Last Disease Assessment by Investigator",
+    "MDIS": "Measurable Disease at Baseline by Investigator",
+    "DEATH": "Death",
+}
+#: parameters with exactly one record per subject (every one but OVR)
+SUBJECT_LEVEL_PARAMS = tuple(p for p in PARAM_LABELS if p != "OVR")
 OUTPUT_COLUMNS = ("USUBJID", "PARAMCD", "AVALC", "AVAL", "ADT")
 _OUTPUT_SCHEMA = {"USUBJID": pl.String, "PARAMCD": pl.String, "AVALC": pl.String,
                   "AVAL": pl.Int64, "ADT": pl.Date}
@@ -452,20 +476,61 @@ def last_assessment(ovr: pl.DataFrame, subjects: pl.DataFrame, *,
         AVAL_RESP, default=None, return_dtype=pl.Int64))
 
 
+def best_response_flag(best: pl.DataFrame, paramcd: str) -> pl.DataFrame:
+    """BCP from BOR, CBCP from CBOR (adam.md §5: ``BOR / CBOR in {CR, PR}``).
+
+    Rule: AVALC = Y when the best response is CR or PR, with ADT = its date; else N with ADT
+    null (MISSING and NE included: they stay non-responders in the denominator).
+
+    Example: CBOR PR on 2022-04-15 -> CBCP Y, ADT 2022-04-15; CBOR SD -> CBCP N.
+    """
+    hit = best.filter(pl.col("AVALC").is_in(["CR", "PR"])).select("USUBJID", "ADT")
+    return _flag_per_subject(hit, best.select("USUBJID"), paramcd)
+
+
+def subject_status_parameters(adsl: pl.DataFrame) -> pl.DataFrame:
+    """MDIS and DEATH, one record per ADSL subject (adam.md §5, last row of the table).
+
+    Rule: MDIS AVALC = ADSL.MDIS (Y / N; null when TU is absent and measurable disease is
+    unknown), ADT null; DEATH AVALC = Y with ADT = DTHDT when ADSL has a death date, else N.
+
+    Example: MDIS Y, DTHDT 2022-11-12 -> MDIS Y; DEATH Y on 2022-11-12.
+    """
+    subj = adsl.select(pl.col("USUBJID").cast(pl.String),
+                       (pl.col("MDIS") if "MDIS" in adsl.columns else pl.lit(None)).cast(pl.String).alias("AVALC"),
+                       (pl.col("DTHDT") if "DTHDT" in adsl.columns else pl.lit(None)).cast(pl.Date).alias("DTHDT"))
+    mdis = _finish(subj.select("USUBJID", "AVALC", pl.lit(None, pl.Date).alias("ADT")), "MDIS",
+                   aval=pl.col("AVALC").replace_strict({"Y": 1, "N": 0}, default=None, return_dtype=pl.Int64))
+    death = _flag_per_subject(subj.filter(pl.col("DTHDT").is_not_null()).select("USUBJID", pl.col("DTHDT").alias("ADT")),
+                              subj, "DEATH")
+    return with_param_labels(pl.concat([mdis, death]))
+
+
+def with_param_labels(params: pl.DataFrame) -> pl.DataFrame:
+    """Add ``PARAM`` (after ``PARAMCD``) from :data:`PARAM_LABELS`."""
+    return params.with_columns(pl.col("PARAMCD").replace_strict(PARAM_LABELS, default=None, return_dtype=pl.String)
+                               .alias("PARAM")).select("USUBJID", "PARAMCD", "PARAM", *OUTPUT_COLUMNS[2:])
+
+
 def derive_response_parameters(ovr: pl.DataFrame, subjects: pl.DataFrame,
                                dco: date | None) -> pl.DataFrame:
-    """All derived parameters with config defaults, stacked: PD, RSP, CRSP, BOR, CBOR, CB,
-    CB24, LSTA (``USUBJID, PARAMCD, AVALC, AVAL, ADT``). ``ovr`` may be unflagged.
+    """All response parameters with config defaults, stacked: PD, RSP, CRSP, BOR, CBOR, BCP,
+    CBCP, CB, CB24, LSTA (``USUBJID, PARAMCD, PARAM, AVALC, AVAL, ADT``). ``ovr`` may be
+    unflagged. MDIS and DEATH come from ADSL: :func:`subject_status_parameters`.
     """
     flagged = flag_analysis_records(ovr, subjects, dco)
     crsp = confirmed_response(flagged, subjects)
-    return pl.concat([
+    bor = best_overall_response(flagged, subjects)
+    cbor = confirmed_best_overall_response(flagged, subjects)
+    return with_param_labels(pl.concat([
         first_progression(flagged, subjects),
         response(flagged, subjects),
         crsp,
-        best_overall_response(flagged, subjects),
-        confirmed_best_overall_response(flagged, subjects),
+        bor,
+        cbor,
+        best_response_flag(bor, "BCP"),
+        best_response_flag(cbor, "CBCP"),
         clinical_benefit(flagged, subjects, crsp),
         clinical_benefit_24(flagged, subjects, crsp),
         last_assessment(flagged, subjects),
-    ])
+    ]))

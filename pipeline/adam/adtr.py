@@ -183,6 +183,10 @@ def best_change_flags(sd: pl.DataFrame, ovr: pl.DataFrame | None = None,
     ).drop("PDDT", "NACTDT")
 
 
+#: PARAM of the SDIAM records (RECIST 1.1 target lesions: nodal short axes + others' longest)
+SDIAM_PARAM = "Sum of Diameters of Target Lesions (mm)"
+
+
 def adtr(
     tr: pl.DataFrame,
     ovr: pl.DataFrame | None = None,
@@ -190,13 +194,14 @@ def adtr(
     *,
     nodal_code: str | None = None,
 ) -> pl.DataFrame:
-    """SDIAM records with all derived columns: ``USUBJID, PARAMCD, ADT, ADY, AVAL, ANL01FL,
-    ABLFL, BASE, CHG, PCHG, NADIR, CHGNAD, PCHGNAD, PDFL, ANL02FL, ANL03FL`` (unrounded)."""
+    """SDIAM records with all derived columns: ``USUBJID, PARAMCD, PARAM, ADT, ADY, AVAL,
+    ANL01FL, ABLFL, BASE, CHG, PCHG, NADIR, CHGNAD, PCHGNAD, PDFL, ANL02FL, ANL03FL``
+    (unrounded)."""
     meas = target_measurements(tr, subjects, nodal_code=nodal_code)
     sd = nadir(change_from_baseline(sdiam(meas)))
-    out = best_change_flags(sd, ovr, subjects)
+    out = best_change_flags(sd, ovr, subjects).with_columns(pl.lit(SDIAM_PARAM).alias("PARAM"))
     return out.select(
-        "USUBJID", "PARAMCD", "ADT", "ADY", "AVAL", "ANL01FL", "ABLFL", "BASE", "CHG", "PCHG",
+        "USUBJID", "PARAMCD", "PARAM", "ADT", "ADY", "AVAL", "ANL01FL", "ABLFL", "BASE", "CHG", "PCHG",
         "NADIR", "CHGNAD", "PCHGNAD", "PDFL", "ANL02FL", "ANL03FL",
     ).sort(KEYS)
 

@@ -50,6 +50,15 @@ _SOURCE_SCHEMA = {
     "SRCSEQ": pl.Int64,
 }
 
+#: PARAMCD -> PARAM of the time-to-event parameters (adam.md §6)
+TTE_PARAMS = {
+    "PFS": "Progression-Free Survival",
+    "PFSNC": "Progression-Free Survival (no NACT/missed-assessment censoring)",
+    "OS": "Overall Survival",
+    "DOR": "Duration of Response",
+    "TTR": "Time to Response",
+}
+
 
 # ---------------------------------------------------------------------------------------------
 # configuration defaults
@@ -455,8 +464,7 @@ def pfs(
         raise ValueError(f"unknown censoring rule set {rules!r} (fda2018 | admiralonco)")
     dco = data_cutoff() if dco is None else dco
     paramcd = "PFSNC" if ignore_nact_and_gap else "PFS"
-    param = ("Progression-Free Survival (no NACT/missed-assessment censoring)"
-             if ignore_nact_and_gap else "Progression-Free Survival")
+    param = TTE_PARAMS["PFSNC" if ignore_nact_and_gap else "PFS"]
 
     if "has_baseline_assessment" not in subjects.columns:
         raise ValueError("subjects needs has_baseline_assessment (PFS step 1)")
@@ -512,7 +520,7 @@ def os(subjects: pl.DataFrame, *, dco: date | None = None) -> pl.DataFrame:
         alive, date_col="_cdt", cnsr=1, evntdesc="LAST KNOWN ALIVE",
         cnsdtdsc="LAST KNOWN ALIVE DATE", srcdom="ADSL", srcvar=pl.col("_var"),
     )
-    return derive_param_tte(starts, [event], [censor], paramcd="OS", param="Overall Survival")
+    return derive_param_tte(starts, [event], [censor], paramcd="OS", param=TTE_PARAMS["OS"])
 
 
 def _crsp_starts(crsp: pl.DataFrame) -> pl.DataFrame:
@@ -562,7 +570,7 @@ def dor(
     ).with_columns(
         pl.min_horizontal("PDDT", "DTH").alias("EVT"),
     ).with_columns((pl.col("EVT") - pl.col("REF")).dt.total_days().alias("EVTGAP"))
-    param = "Duration of Response"
+    param = TTE_PARAMS["DOR"]
     if rules == "admiralonco":
         events = [pd_event(s, gap_days=None), death_event(s, gap_days=None)]
         censors = [last_assessment_censor(s, only_without_nact=False),
@@ -583,4 +591,4 @@ def ttr(crsp: pl.DataFrame, subjects: pl.DataFrame) -> pl.DataFrame:
         s, date_col="RSPDT", cnsr=0, evntdesc="CONFIRMED RESPONSE", cnsdtdsc=None,
         srcdom="ADRS", srcvar="ADT",
     )
-    return derive_param_tte(starts, [event], [], paramcd="TTR", param="Time to Response")
+    return derive_param_tte(starts, [event], [], paramcd="TTR", param=TTE_PARAMS["TTR"])

@@ -25,7 +25,8 @@ import polars as pl
 from pipeline.adam.adae import derive_adae
 from pipeline.adam.adex import adex_records, adsl_dose_vars, exposure_params
 from pipeline.adam.adlb import derive_adlb
-from pipeline.adam.adrs import AVAL_RESP, derive_response_parameters, flag_analysis_records
+from pipeline.adam.adrs import (AVAL_RESP, PARAM_LABELS, derive_response_parameters, flag_analysis_records,
+                                 subject_status_parameters)
 from pipeline.adam.adtr import adtr
 from pipeline.adam import adtte
 from pipeline.adam.adsl import derive_adsl
@@ -43,7 +44,6 @@ ADEX_NEEDS = {"ex": ["USUBJID", "EXTRT", "EXDOSE", "EXSTDTC"]}
 ADRS_NEEDS = {"rs": ["USUBJID", "RSTESTCD", "RSSTRESC", "RSDTC"]}
 ADTR_NEEDS = {"tr": ["USUBJID", "TRTESTCD", "TRSTRESN", "TRDTC", "TRLNKID"]}
 SUPPEX_QNAMS = ("BSA", "PLDOSE", "CYCLE")
-OVR_PARAM = "Overall Response by Investigator"
 
 
 def cut_at_dco(df: pl.DataFrame, dtc: str, dco: date) -> pl.DataFrame:
@@ -118,7 +118,7 @@ def ovr_records(rs: pl.DataFrame, subjects: pl.DataFrame, *, dco: date) -> pl.Da
     seq = pl.col("RSSEQ").cast(pl.Int64, strict=False) if "RSSEQ" in r.columns else pl.lit(None, pl.Int64)
     ovr = r.select(
         pl.col("USUBJID").cast(pl.String),
-        pl.lit("OVR").alias("PARAMCD"), pl.lit(OVR_PARAM).alias("PARAM"),
+        pl.lit("OVR").alias("PARAMCD"), pl.lit(PARAM_LABELS["OVR"]).alias("PARAM"),
         pl.col("RSSTRESC").cast(pl.String).alias("AVALC"),
         pl.col("RSSTRESC").replace_strict(AVAL_RESP, default=None, return_dtype=pl.Int64).alias("AVAL"),
         complete_date("RSDTC").alias("ADT"),
@@ -170,7 +170,17 @@ def derive_adam(sdtm: dict[str, pl.DataFrame], *, dco: date | None = None) -> di
         if params is not None and params.height:
             adsl = adsl.join(adsl_dose_vars(params), on="USUBJID", how="left")
     out.update(_efficacy(sd, adsl, dco=dco))
-    return {"adsl": adsl, **out}
+    return {"adsl": adsl, **{name: with_studyid(frame, adsl) for name, frame in out.items()}}
+
+
+def with_studyid(frame: pl.DataFrame, adsl: pl.DataFrame) -> pl.DataFrame:
+    """``STUDYID`` on every record (from ADSL where absent or null, e.g. the subject-level
+    parameters stacked under ADEX's record level), as every ADaM dataset carries it."""
+    ids = adsl.select(pl.col("USUBJID").cast(pl.String), pl.col("STUDYID").alias("_STUDYID"))
+    out = frame.with_columns(pl.col("USUBJID").cast(pl.String)).join(ids, on="USUBJID", how="left")
+    own = [pl.col("STUDYID")] if "STUDYID" in frame.columns else []
+    studyid = pl.coalesce(*own, pl.col("_STUDYID")).alias("STUDYID")
+    return out.with_columns(studyid).select("STUDYID", *[c for c in frame.columns if c != "STUDYID"])
 
 
 def _efficacy(sd: dict[str, pl.DataFrame], adsl: pl.DataFrame, *, dco: date) -> dict[str, pl.DataFrame]:
@@ -185,7 +195,7 @@ def _efficacy(sd: dict[str, pl.DataFrame], adsl: pl.DataFrame, *, dco: date) -> 
         require(sd, ADRS_NEEDS, dataset="ADRS")
         ovr = ovr_records(sd["rs"], rsp_subj, dco=dco)
         params = derive_response_parameters(ovr, rsp_subj, dco)
-        out["adrs"] = pl.concat([ovr, params], how="diagonal_relaxed").sort("USUBJID", "PARAMCD", "ADT", nulls_last=True)
+        out["adrs"] = pl.concat([ovr, params, subject_status_parameters(adsl)], how="diagonal_relaxed").sort("USUBJID", "PARAMCD", "ADT", nulls_last=True)
         crsp = params.filter(pl.col("PARAMCD") == "CRSP")
         subj = tte_subj.join(baseline_assessment(adsl, sd), on="USUBJID", how="left")
         out["adtte"] = pl.concat([

@@ -19,14 +19,13 @@ subject). Columns a model does not declare (lineage ``SRC_FILE``/``SRC_ROW``) ar
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import pandera.polars as pa
 import polars as pl
-from pandera.engines import polars_engine
 
 from pipeline.codelists import CODELISTS
+from schemas.contracts import KeyedDataset, Num, present, unique_rows, value_checks
 from pipeline.forms import STUDYID
 
 USUBJID_PATTERN = r"^NCT05204524-\d{3}-\d{3}$"
@@ -49,43 +48,17 @@ NOT_DONE = ["NOT DONE"]
 ENRF = ["BEFORE", "DURING", "AFTER", "DURING/AFTER", "ONGOING", "U"]
 
 
-@polars_engine.Engine.register_dtype
-@dataclasses.dataclass(frozen=True)
-class Num(polars_engine.DataType):
-    """SDTM ``Num``: any numeric polars dtype (integer or float); text fails the type check."""
-
-    type = pl.Float64
-
-    def check(self, pandera_dtype: Any, data_container: Any = None) -> bool:
-        dtype = getattr(pandera_dtype, "type", pandera_dtype)
-        try:
-            return bool(dtype.is_numeric())
-        except (AttributeError, TypeError):
-            return False
-
-    def __str__(self) -> str:
-        return "Num"
-
-
 def _field(label: str, core: str, *, ct=None, pattern: str | None = None, ge=None, le=None,
            dtc: bool = False, duration: bool = False, max_len: int | None = None, nullable: bool | None = None):
     if len(label) > LABEL_MAX:
         raise ValueError(f"SDTM label longer than {LABEL_MAX} characters: {label!r}")
-    checks: dict[str, Any] = {}
-    if ct is not None:
-        checks["isin"] = list(ct)
+    checks = value_checks(ct=ct, ge=ge, le=le)
     if dtc:
         pattern = DTC_PATTERN
     if duration:
         pattern = DURATION_PATTERN
     if pattern is not None:
         checks["str_matches"] = pattern
-    if ge is not None and le is not None:
-        checks["in_range"] = {"min_value": ge, "max_value": le}
-    elif ge is not None:
-        checks["ge"] = ge
-    elif le is not None:
-        checks["le"] = le
     if max_len is not None:
         checks["str_length"] = {"max_value": max_len}
     if nullable is None:
@@ -113,38 +86,21 @@ def codelist(name: str) -> list[str]:
     return list(CODELISTS[name])
 
 
-def _present(frame: pl.LazyFrame, columns) -> list[str]:
-    names = frame.collect_schema().names()
-    return [c for c in columns if c in names]
-
-
-class SdtmDataset(pa.DataFrameModel):
-    """Columns every SDTM dataset has, and the dataset-level checks driven by ``_KEY``/``_SEQ``."""
+class SdtmDataset(KeyedDataset):
+    """Columns every SDTM dataset has; ``_KEY`` is the natural key of sdtm.md §11 and ``_SEQ``
+    the --SEQ variable. Lineage columns (SRC_FILE, SRC_ROW) ride along; they are never exported."""
 
     STUDYID: str = req("Study Identifier", ct=[STUDYID])
 
-    _KEY: ClassVar[tuple[str, ...]] = ()
     _SEQ: ClassVar[str | None] = None
-
-    class Config:
-        strict = False  # lineage columns (SRC_FILE, SRC_ROW) ride along; they are never exported
-        coerce = False
-
-    @pa.dataframe_check
-    def unique_key(cls, data):
-        """The natural key of sdtm.md §11 (nulls compare equal); key columns a table lacks are skipped."""
-        keys = _present(data.lazyframe, cls._KEY)
-        if not keys:
-            return data.lazyframe.select(pl.lit(True).alias("ok"))
-        return data.lazyframe.select(~pl.struct(keys).is_duplicated().alias("unique_key"))
 
     @pa.dataframe_check
     def seq_unique(cls, data):
         """--SEQ identifies a record within a subject."""
-        keys = _present(data.lazyframe, ("USUBJID", cls._SEQ) if cls._SEQ else ())
-        if len(keys) < 2:
+        keys = ("USUBJID", cls._SEQ) if cls._SEQ else ()
+        if len(present(data.lazyframe, keys)) < 2:
             return data.lazyframe.select(pl.lit(True).alias("ok"))
-        return data.lazyframe.select(~pl.struct(keys).is_duplicated().alias("seq_unique"))
+        return unique_rows(data.lazyframe, keys, "seq_unique")
 
 
 class SubjectDataset(SdtmDataset):
