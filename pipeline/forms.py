@@ -19,8 +19,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-STUDYID = "NCT05204524"
-SITEID = "101"
+from pipeline.config import trial as _trial
+
+STUDYID: str = _trial()["studyid"]
+SITEID: str = _trial()["siteid"]
+#: SUBJID = subject number within site, zero-padded to this many digits (crf.md §8 KEY01)
+SUBJID_DIGITS: int = int(_trial()["subjid_digits"])
 
 #: key columns every staged raw table starts with (crf.md §1.1, §1.4)
 KEY_COLUMNS: tuple[str, ...] = (

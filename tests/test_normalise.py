@@ -366,3 +366,29 @@ def test_lab_std_unit():
 def test_pad_subjid():
     got = run(["1", "12", "012", " 7 ", "1234", "A01", "", None], pad_subjid)
     assert got == ["001", "012", "012", "007", "1234", "A01", None, None]
+
+
+def test_pad_digits_follows_the_configured_width():
+    """A trial configured for 6-digit subject numbers pads to 6; SITEID stays 3 digits."""
+    from pipeline.validation.normalise import pad_digits, pad_siteid
+
+    assert run(["1", "12345", "123456", "1234567"], lambda e: pad_digits(e, 6)) == ["000001", "012345", "123456", "1234567"]
+    assert run(["1", "101"], pad_siteid) == ["001", "101"]
+
+
+def test_findings_on_frames_of_16384_rows_or_more():
+    """polars 2.1 fails ``filter(pl.lit(True).fill_null(False))`` from 16,384 rows; a form of a
+    1,000-subject trial has that many: every row must still give its finding."""
+    from pipeline.validation.findings import make_findings
+
+    n = 20_000
+    frame = pl.DataFrame({
+        "STUDYID": ["S"] * n, "SITEID": ["101"] * n, "SUBJID": [f"{i:06d}" for i in range(n)], "VISIT": ["SCREENING"] * n,
+        "SRC_FORMAT": ["csv"] * n, "SRC_FILE": ["DM.csv"] * n, "SRC_ROW": list(range(2, n + 2)),
+        "_ROW": pl.Series(range(n), dtype=pl.UInt32),
+    })
+    out = make_findings(frame, pl.lit(True), rule="KEY01", form="DM", field="SUBJID", raw_value=pl.col("SUBJID"),
+                        message="x")
+    assert out.height == n
+    assert make_findings(frame, pl.col("SRC_ROW") % 2 == 0, rule="KEY01", form="DM", field="SUBJID",
+                         raw_value=pl.col("SUBJID"), message="x").height == n // 2

@@ -443,3 +443,20 @@ def test_manifest_points_at_raw_values_redcap_and_odm(tmp_path):
         return ""
 
     _check_manifest_points_at_raw(odm, man_odm, odm_reader)
+
+
+def test_subject_numbers_follow_the_configured_width(tmp_path, monkeypatch):
+    """Three digits in this trial: a 1,000-subject export needs a configuration with more, and
+    the generator says so instead of writing SUBJIDs every check would reject."""
+    import yaml
+
+    with pytest.raises(ValueError, match="1000 subjects need 4-digit SUBJIDs"):
+        generate(tmp_path / "x", subjects=1000, seed=1, fmt="csv", mess_rate=0.0)
+    cfg = config.trial_config()
+    wide = {**cfg, "trial": {**cfg["trial"], "subjid_digits": 4}}
+    path = tmp_path / "wide.yaml"
+    path.write_text(yaml.safe_dump(wide))
+    monkeypatch.setenv("TRIALWH_CONFIG", str(path))
+    generate(tmp_path / "w", subjects=3, seed=1, fmt="csv", mess_rate=0.0)
+    with open(tmp_path / "w" / "DM.csv", encoding="utf-8-sig", newline="") as fh:
+        assert [r["SUBJID"] for r in csv.DictReader(fh)] == ["0001", "0002", "0003"]

@@ -229,7 +229,10 @@ class Context:
         self.toxicity = g["toxicity"]
         self.missed_ta = g["mess"]["missed_tumour_assessment"]  # part of the course, not a defect
         self.ne_ta = g["mess"]["ne_assessment"]
-        self.width = max(3, len(str(n)))
+        self.width = int(t["subjid_digits"])
+        if len(str(n)) > self.width:
+            raise ValueError(f"{n} subjects need {len(str(n))}-digit SUBJIDs but trial.subjid_digits is "
+                             f"{self.width}: generate (and load) with a --config that sets it")
         default_n = g["subjects"]
         f_never = g.get("never_dosed_fraction", g["never_dosed"] / default_n)
         f_nonmeas = g.get("no_measurable_disease_fraction", g["no_measurable_disease"] / default_n)

@@ -50,7 +50,9 @@ def make_findings(
     """
     severity = RULES[rule].severity
     as_expr = lambda v: pl.lit(v, dtype=pl.Utf8) if isinstance(v, str) else v.cast(pl.Utf8)  # noqa: E731
-    hits = frame.filter(mask.fill_null(False))
+    # the mask goes through a column: polars 2.1 fails ``filter(pl.lit(True).fill_null(False))``
+    # on frames of 16,384 rows or more ("filter predicate length of 2")
+    hits = frame.with_columns(mask.fill_null(False).alias("_MASK")).filter(pl.col("_MASK")).drop("_MASK")
     return hits.select(
         pl.lit(rule).alias("RULE_ID"),
         pl.lit(severity).alias("SEVERITY"),

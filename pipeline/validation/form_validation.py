@@ -124,7 +124,7 @@ def _normalise_keys(work: pl.DataFrame) -> pl.DataFrame:
     visit_clean = nz.clean_code(pl.col("VISIT"))
     return work.with_columns(
         nz.clean_code(pl.col("STUDYID")).alias("STUDYID"),
-        nz.pad_subjid(pl.col("SITEID")).alias("SITEID"),
+        nz.pad_siteid(pl.col("SITEID")).alias("SITEID"),
         nz.pad_subjid(pl.col("SUBJID")).alias("SUBJID"),
         pl.coalesce(
             visit_clean.replace_strict(by_name, default=None),

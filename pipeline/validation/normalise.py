@@ -25,6 +25,7 @@ from collections.abc import Callable
 import polars as pl
 
 from pipeline.codelists import CODELISTS, LAB_UNITS, SYNONYMS
+from pipeline.forms import SUBJID_DIGITS
 
 __all__ = [
     "clean_code",
@@ -41,6 +42,7 @@ __all__ = [
     "lab_unit_key",
     "lab_factor",
     "lab_std_unit",
+    "pad_siteid",
     "pad_subjid",
 ]
 
@@ -516,12 +518,25 @@ def lab_std_unit(test: pl.Expr) -> pl.Expr:
 # --------------------------------------------------------------------------------------------
 
 
-def pad_subjid(e: pl.Expr) -> pl.Expr:
-    """Zero-pad an all-digit SUBJID to 3 ('1' -> '001'); anything else is left for KEY01.
+def pad_digits(e: pl.Expr, digits: int) -> pl.Expr:
+    """Zero-pad an all-digit key to ``digits`` (3: '1' -> '001'); anything else is left for
+    KEY01.
 
     Sites drop leading zeros (spreadsheets do it for them), so the pad is repair, not guessing.
-    Longer numbers are never truncated; blank becomes null. Two anchored regex replacements
+    Longer numbers are never truncated; blank becomes null. Anchored regex replacements
     instead of when/contains/zfill keep the input evaluated once.
     """
     s = _blank_to_null(e.str.strip_chars())
-    return s.str.replace(r"^([0-9])$", "00${1}").str.replace(r"^([0-9]{2})$", "0${1}")
+    for short in range(1, digits):
+        s = s.str.replace(rf"^([0-9]{{{short}}})$", "0" * (digits - short) + "${1}")
+    return s
+
+
+def pad_siteid(e: pl.Expr) -> pl.Expr:
+    """SITEID: three digits ('1' -> '001')."""
+    return pad_digits(e, 3)
+
+
+def pad_subjid(e: pl.Expr) -> pl.Expr:
+    """SUBJID: ``SUBJID_DIGITS`` digits (trial configuration; 3 in this trial)."""
+    return pad_digits(e, SUBJID_DIGITS)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandera.polars as pa
 
 from pipeline.codelists import CODELISTS
-from pipeline.forms import STUDYID, VISITS
+from pipeline.forms import STUDYID, SUBJID_DIGITS, VISITS
 
 FULL_DATE = r"^\d{4}-\d{2}-\d{2}$"
 PARTIAL_DATE = r"^(\d{4}(-\d{2}(-\d{2})?)?|\d{4}---\d{2})$"
@@ -52,7 +52,7 @@ class CrfRecord(pa.DataFrameModel):
 
     STUDYID: str = pa.Field(isin=[STUDYID], metadata={"rule": "KEY01"})
     SITEID: str = pa.Field(str_matches=r"^\d{3}$", metadata={"rule": "KEY01"})
-    SUBJID: str = pa.Field(str_matches=r"^\d{3}$", metadata={"rule": "KEY01"})
+    SUBJID: str = pa.Field(str_matches=rf"^\d{{{SUBJID_DIGITS}}}$", metadata={"rule": "KEY01"})
     VISIT: str = pa.Field(isin=[v.name for v in VISITS], metadata={"rule": "CODE01"})
     VISITREP: int = pa.Field(ge=1, metadata={"rule": "RNG01"})
     FORMREP: int = pa.Field(ge=1, metadata={"rule": "RNG01"})

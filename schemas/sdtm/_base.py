@@ -26,9 +26,9 @@ import polars as pl
 
 from pipeline.codelists import CODELISTS
 from schemas.contracts import KeyedDataset, Num, present, unique_rows, value_checks
-from pipeline.forms import STUDYID
+from pipeline.forms import STUDYID, SUBJID_DIGITS
 
-USUBJID_PATTERN = r"^NCT05204524-\d{3}-\d{3}$"
+USUBJID_PATTERN = rf"^{STUDYID}-\d{{3}}-\d{{{SUBJID_DIGITS}}}$"
 # ISO 8601 date/time, truncated on the right; unknown month with known day as YYYY---DD (sdtm.md §1)
 DTC_PATTERN = r"^(\d{4}(-\d{2}(-\d{2}(T\d{2}(:\d{2}(:\d{2}(\.\d+)?)?)?)?)?)?|\d{4}---\d{2})$"
 # ISO 8601 duration (P21D, P18Y, PT2H); polars regex has no look-ahead, so a bare "P" is not refused

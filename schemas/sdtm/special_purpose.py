@@ -8,6 +8,7 @@ import pandera.polars as pa
 import polars as pl
 
 from pipeline import config
+from pipeline.forms import SUBJID_DIGITS
 from schemas.sdtm._base import EPOCH_CT, FLAG, NY, Num, SubjectDataset, codelist, exp, perm, req
 
 RACE_CT = sorted(set(codelist("RACE")) | {
@@ -27,7 +28,7 @@ ARMCD_CT, ARM_CT = _arm()
 
 class DM(SubjectDataset):
     DOMAIN: str = req("Domain Abbreviation", ct=["DM"])
-    SUBJID: str = req("Subject Identifier for the Study", pattern=r"^\d{3}$")
+    SUBJID: str = req("Subject Identifier for the Study", pattern=rf"^\d{{{SUBJID_DIGITS}}}$")
     RFSTDTC: str = exp("Subject Reference Start Date/Time", dtc=True)
     RFENDTC: str = exp("Subject Reference End Date/Time", dtc=True)
     RFXSTDTC: str = exp("Date/Time of First Study Treatment", dtc=True)
