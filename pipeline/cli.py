@@ -4,7 +4,8 @@
 - ``trialwh load [EXPORT]``: run the ``nightly_load`` job in-process on a folder, zip or ODM
   file (default: the embedded synthetic trial) and print what was loaded.
 - ``trialwh adam --sdtm DIR --out FILE.duckdb``: derive ADSL/ADAE/ADLB/ADEX from an SDTM
-  folder or zip (ours or external) and write them to a DuckDB file.
+  folder or zip (ours or external) and write them, with the endpoint tables (schema
+  ``endpoints``), to a DuckDB file.
 """
 
 from __future__ import annotations
@@ -114,6 +115,7 @@ def cmd_adam(args: argparse.Namespace) -> int:
         os.environ["TRIALWH_CONFIG"] = str(Path(args.config).resolve())
     from pipeline.adam.build import derive_adam, write_adam
     from pipeline.adam.sdtm_input import SdtmInputError, read_sdtm_folder
+    from pipeline.endpoints.build import derive_endpoints
 
     try:
         sdtm = read_sdtm_folder(args.sdtm)
@@ -121,7 +123,8 @@ def cmd_adam(args: argparse.Namespace) -> int:
     except SdtmInputError as exc:
         print(f"ADAM FAILED: {exc}", file=sys.stderr)
         return 2
-    write_adam(frames, args.out, sdtm=sdtm)
+    tables = derive_endpoints(frames)
+    write_adam(frames, args.out, sdtm=sdtm, endpoints=tables)
     for name, df in frames.items():
         line = f"{name:<6} {df.height:>8} rows"
         if name == "adsl":
@@ -129,7 +132,8 @@ def cmd_adam(args: argparse.Namespace) -> int:
                     for fl in ("ENRLFL", "ITTFL", "SAFFL", "EFFFL")]
             line += "  (" + ", ".join(pops) + ")"
         print(line)
-    print(f"adam written to {Path(args.out).resolve()} (schemas adam, sdtm)")
+    print("endpoints: " + (", ".join(f"{n} {df.height}" for n, df in tables.items()) or "none"))
+    print(f"adam written to {Path(args.out).resolve()} (schemas adam, sdtm, endpoints)")
     return 0
 
 
