@@ -86,7 +86,7 @@ def load_summary_text(success: bool, warehouse, result) -> str:
             "SELECT SEVERITY, count(*) FROM qa.findings GROUP BY 1 ORDER BY array_position(['ERROR','WARN','NOTICE'], SEVERITY)"
         ).fetchall()
         lines.append("findings by severity: " + (", ".join(f"{s} {n}" for s, n in severities) or "none"))
-        for schema in ("sdtm", "adam"):
+        for schema in ("sdtm", "adam", "endpoints"):
             names = con.execute(
                 "SELECT table_name FROM duckdb_tables() WHERE schema_name = ? AND table_name NOT LIKE 'int_%' ORDER BY 1",
                 [schema],

@@ -3,7 +3,8 @@ DCR, CBR with exact Clopper-Pearson CIs, the one-sided exact binomial test of th
 hypothesis (trial.md §5) and the BOR / CBOR distributions.
 
 Every subject of the population stays in the denominator: a subject without an ADRS
-parameter record counts as MISSING (non-responder).
+parameter record counts as MISSING (non-responder). ``PCT`` is in percent; ``CI_LO`` /
+``CI_HI`` are proportions (0-1), as the spec's worked intervals are given.
 """
 
 from __future__ import annotations
@@ -15,15 +16,15 @@ from statsmodels.stats.proportion import proportion_confint
 from pipeline.endpoints.populations import NUM, pct, population
 
 CI_METHOD = "Clopper-Pearson"
-#: ENDPOINT -> (ADRS PARAMCD, AVALC values counted as success, populations key)
+#: ENDPOINT -> (ADRS PARAMCD, AVALC values counted as success, summarised for every efficacy
+#: population (True) or the primary one only (False)) -- endpoints.md §1
 BINARY_ENDPOINTS: dict[str, tuple[str, tuple[str, ...], bool]] = {
-    "ORR": ("CBOR", ("CR", "PR"), True),           # True: every efficacy population
-    "ORR_UNCONF": ("BOR", ("CR", "PR"), False),    # False: primary population only
+    "ORR": ("CBOR", ("CR", "PR"), True),
+    "ORR_UNCONF": ("BOR", ("CR", "PR"), False),
     "DCR": ("CB", ("Y",), False),
     "CBR": ("CB24", ("Y",), False),
 }
 RESPONSE_CATEGORIES = ("CR", "PR", "SD", "NON-CR/NON-PD", "PD", "NE", "MISSING")
-EMPTY_RESPONSE = pl.DataFrame(schema={"USUBJID": pl.String, "PARAMCD": pl.String, "AVALC": pl.String})
 
 
 def clopper_pearson(x: int, n: int, alpha: float = 0.05) -> tuple[float | None, float | None]:

@@ -55,7 +55,10 @@ def exposure_summary(adsl: pl.DataFrame, adex: pl.DataFrame | None, *, max_cycle
     SD, median, Q1, Q3, min, max), RDI >= 80%, >= 1 dose reduction, >= 1 cycle delay (n, %)."""
     saf = adsl.with_columns(pl.col("USUBJID").cast(pl.String)).join(population(adsl, "SAFFL"), on="USUBJID", how="semi")
     n = saf.height
-    col = lambda c, t=pl.Float64: pl.col(c) if c in saf.columns else pl.lit(None, t)  # noqa: E731
+
+    def col(name: str, dtype: pl.DataType = pl.Float64) -> pl.Expr:
+        return pl.col(name) if name in saf.columns else pl.lit(None, dtype)
+
     parts = [_rows(describe(saf, col("TRTDURD") / 7, []), ALL, "TREATMENT_DURATION_WEEKS")]
     if "NCYCLE" in saf.columns and saf["NCYCLE"].null_count() < n:
         parts += [_rows(describe(saf, col("NCYCLE"), []), ALL, "CYCLES_STARTED"),

@@ -20,20 +20,21 @@ AE_COLUMNS = {"AREL": pl.String, "ASER": pl.String, "AEDISCFL": pl.String, "AERE
               "AEOUT": pl.String, "ATOXGRN": pl.Int64, "AEBODSYS": pl.String, "AEDECOD": pl.String}
 
 
-def _overview_categories() -> list[tuple[str, pl.Expr, tuple[str, ...]]]:
-    """(CATEGORY, record condition, columns it needs) in endpoints.md §3 order."""
+def _overview_categories() -> list[tuple[str, pl.Expr, tuple[tuple[str, ...], ...]]]:
+    """(CATEGORY, record condition, needs) in endpoints.md §3 order; ``needs`` lists the ADAE
+    columns the count depends on, each as a tuple of alternatives (any one is enough)."""
     rel, g3, ser = pl.col("AREL") == "RELATED", pl.col("ATOXGRN") >= 3, pl.col("ASER") == "Y"
     return [
         ("Any TEAE", pl.lit(True), ()),
-        ("Related TEAE", rel, ("AREL",)),
-        ("Grade >= 3 TEAE", g3, ("ATOXGRN",)),
-        ("Related grade >= 3 TEAE", rel & g3, ("AREL", "ATOXGRN")),
-        ("Serious TEAE", ser, ("ASER",)),
-        ("Related serious TEAE", rel & ser, ("AREL", "ASER")),
-        ("TEAE leading to discontinuation of any study drug", pl.col("AEDISCFL") == "Y", ("AEDISCFL",)),
-        ("TEAE leading to dose reduction", pl.col("AEREDFL") == "Y", ("AEREDFL",)),
-        ("TEAE leading to dose interruption", pl.col("AEINTFL") == "Y", ("AEINTFL",)),
-        ("Fatal TEAE", (pl.col("ATOXGRN") == 5) | (pl.col("AEOUT") == "FATAL"), ("ATOXGRN|AEOUT",)),
+        ("Related TEAE", rel, (("AREL",),)),
+        ("Grade >= 3 TEAE", g3, (("ATOXGRN",),)),
+        ("Related grade >= 3 TEAE", rel & g3, (("AREL",), ("ATOXGRN",))),
+        ("Serious TEAE", ser, (("ASER",),)),
+        ("Related serious TEAE", rel & ser, (("AREL",), ("ASER",))),
+        ("TEAE leading to discontinuation of any study drug", pl.col("AEDISCFL") == "Y", (("AEDISCFL",),)),
+        ("TEAE leading to dose reduction", pl.col("AEREDFL") == "Y", (("AEREDFL",),)),
+        ("TEAE leading to dose interruption", pl.col("AEINTFL") == "Y", (("AEINTFL",),)),
+        ("Fatal TEAE", (pl.col("ATOXGRN") == 5) | (pl.col("AEOUT") == "FATAL"), (("ATOXGRN", "AEOUT"),)),
     ]
 
 
@@ -57,7 +58,7 @@ def teae_overview(adae: pl.DataFrame, adsl: pl.DataFrame) -> pl.DataFrame:
     teae, saf, present = teae_records(adae, adsl)
     rows = []
     for i, (category, cond, needs) in enumerate(_overview_categories(), start=1):
-        known = all(any(alt in present for alt in need.split("|")) for need in needs)
+        known = all(any(alt in present for alt in need) for need in needs)
         hits = teae.filter(cond.fill_null(False))
         rows.append({"ORD": i, "CATEGORY": category, "N": saf.height,
                      NUM: hits["USUBJID"].n_unique() if known else None, "N_EVENT": hits.height if known else None})

@@ -3,7 +3,8 @@
 
 Analysis set of an endpoint x population: the ADTTE records (``AVAL`` days, ``CNSR`` 0 =
 event) of the population's subjects. DoR exists only for confirmed responders; it is
-summarised when at least one DOR record exists. Medians, CIs and landmark rates come from
+summarised when at least one DOR record exists. ``ep_km_curve`` starts with a row at time 0
+(S = 1) so that it is the whole step function; censor marks are its rows with N_CENS > 0. Medians, CIs and landmark rates come from
 :mod:`pipeline.endpoints.km`; every row carries the CI transform (``CONFTYPE``).
 """
 
@@ -16,7 +17,8 @@ import polars as pl
 from pipeline.endpoints import km
 from pipeline.endpoints.populations import NUM, pct, population
 
-#: ENDPOINT -> populations it is summarised for (the first is the primary analysis, trial.md §4)
+#: ENDPOINT -> populations it is summarised for (the first is the primary analysis, trial.md §4);
+#: DOR records exist for confirmed responders only, so DOR x EFFFL = the EFFFL responders
 TTE_POPULATIONS = {"PFS": ("EFFFL", "ITTFL"), "PFSNC": ("EFFFL",), "OS": ("ITTFL", "EFFFL"), "DOR": ("EFFFL",)}
 FOLLOWUP_ENDPOINTS = ("OS",)
 
@@ -82,10 +84,10 @@ def tte_summaries(adtte: pl.DataFrame, adsl: pl.DataFrame, s: TteSettings) -> di
             pl.lit(endpoint).alias("ENDPOINT"), pl.lit(flag).alias("POPULATION"), pl.lit(n, pl.Int64).alias("N")))
     dpm = s.days_per_month
     return {
-        "ep_tte": _frame(summary, TTE_SCHEMA).with_columns(
+        "ep_tte": pl.DataFrame(summary, schema=TTE_SCHEMA).with_columns(
             pct("N_EVENT").alias("PCT_EVENT"), pct("N_CENS").alias("PCT_CENS"),
             *_months(["MEDIAN", "MEDIAN_LO", "MEDIAN_HI", "MEDIAN_FU"], dpm)).select(TTE_COLUMNS),
-        "ep_tte_rate": _frame(rates, RATE_SCHEMA),
+        "ep_tte_rate": pl.DataFrame(rates, schema=RATE_SCHEMA),
         "ep_km_curve": _stack(curves, CURVE_SCHEMA).with_columns((pl.col("TIME_D") / dpm).alias("TIME_M")).select(CURVE_COLUMNS),
         "ep_at_risk": _stack(risk, RISK_SCHEMA).with_columns((pl.col("TICK_D") / dpm).round(6).alias("TICK_M")).select(RISK_COLUMNS),
         "ep_tte_censor": _stack(censor, CENSOR_SCHEMA).with_columns(pct().alias("PCT")).sort("ENDPOINT", "POPULATION", "CNSR", "EVNTDESC")
@@ -102,10 +104,6 @@ def ttr_summary(adtte: pl.DataFrame, adsl: pl.DataFrame, *, days_per_month: floa
     return out.with_columns(pl.lit("TTR").alias("ENDPOINT"), pl.lit(flag).alias("POPULATION"),
                             *_months(["MEDIAN", "MIN", "MAX"], days_per_month)).select(
         "ENDPOINT", "POPULATION", "N", "MEDIAN_D", "MIN_D", "MAX_D", "MEDIAN_M", "MIN_M", "MAX_M")
-
-
-def _frame(rows: list[dict], schema: dict) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema=schema)
 
 
 def _stack(parts: list[pl.DataFrame], schema: dict) -> pl.DataFrame:
