@@ -4,7 +4,8 @@
 - ``trialwh load [EXPORT]``: run the ``nightly_load`` job in-process on a folder, zip or ODM
   file (default: the embedded synthetic trial) and print what was loaded.
 - ``trialwh adam --sdtm DIR --out FILE.duckdb``: derive ADSL/ADAE/ADLB/ADEX from an SDTM
-  folder or zip (ours or external) and write them to a DuckDB file.
+  folder or zip (ours or external) and write them, with the endpoint tables (schema
+  ``endpoints``), to a DuckDB file.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def load_summary_text(success: bool, warehouse, result) -> str:
             "SELECT SEVERITY, count(*) FROM qa.findings GROUP BY 1 ORDER BY array_position(['ERROR','WARN','NOTICE'], SEVERITY)"
         ).fetchall()
         lines.append("findings by severity: " + (", ".join(f"{s} {n}" for s, n in severities) or "none"))
-        for schema in ("sdtm", "adam"):
+        for schema in ("sdtm", "adam", "endpoints"):
             names = con.execute(
                 "SELECT table_name FROM duckdb_tables() WHERE schema_name = ? AND table_name NOT LIKE 'int_%' ORDER BY 1",
                 [schema],
@@ -114,6 +115,7 @@ def cmd_adam(args: argparse.Namespace) -> int:
         os.environ["TRIALWH_CONFIG"] = str(Path(args.config).resolve())
     from pipeline.adam.build import derive_adam, write_adam
     from pipeline.adam.sdtm_input import SdtmInputError, read_sdtm_folder
+    from pipeline.endpoints.build import derive_endpoints
 
     try:
         sdtm = read_sdtm_folder(args.sdtm)
@@ -131,7 +133,8 @@ def cmd_adam(args: argparse.Namespace) -> int:
             for column, check, n in failure_counts(cases).iter_rows():
                 print(f"  {name.upper()}.{column}: {check} ({n} rows)", file=sys.stderr)
         return 3
-    write_adam(frames, args.out, sdtm=sdtm)
+    tables = derive_endpoints(frames)
+    write_adam(frames, args.out, sdtm=sdtm, endpoints=tables)
     for name, df in frames.items():
         line = f"{name:<6} {df.height:>8} rows"
         if name == "adsl":
@@ -140,7 +143,8 @@ def cmd_adam(args: argparse.Namespace) -> int:
             line += "  (" + ", ".join(pops) + ")"
         print(line)
     print("contracts: every dataset conforms to schemas/adam")
-    print(f"adam written to {Path(args.out).resolve()} (schemas adam, sdtm)")
+    print("endpoints: " + (", ".join(f"{n} {df.height}" for n, df in tables.items()) or "none"))
+    print(f"adam written to {Path(args.out).resolve()} (schemas adam, sdtm, endpoints)")
     return 0
 
 

@@ -40,3 +40,8 @@ def generator(path=None) -> dict[str, Any]:
 
 def data_cutoff(path=None) -> date:
     return date.fromisoformat(trial(path)["data_cutoff"])
+
+
+def endpoints(path=None) -> dict[str, Any]:
+    """Design values and statistical settings of the endpoint summaries (endpoints.md)."""
+    return trial_config(path)["endpoints"]

@@ -215,16 +215,19 @@ def _efficacy(sd: dict[str, pl.DataFrame], adsl: pl.DataFrame, *, dco: date) -> 
     return out
 
 
-def write_adam(frames: dict[str, pl.DataFrame], duckdb_path: str | Path, *, sdtm: dict[str, pl.DataFrame] | None = None) -> dict[str, int]:
-    """Write ``frames`` to schema ``adam`` (and ``sdtm`` frames to schema ``sdtm``) of a DuckDB
-    file (created if absent; tables replaced with CREATE OR REPLACE via arrow). Returns
-    ``{"adam.<name>": rows, ...}``."""
+def write_adam(frames: dict[str, pl.DataFrame], duckdb_path: str | Path, *, sdtm: dict[str, pl.DataFrame] | None = None,
+               endpoints: dict[str, pl.DataFrame] | None = None) -> dict[str, int]:
+    """Write ``frames`` to schema ``adam`` (``sdtm`` frames to schema ``sdtm``, ``endpoints``
+    frames to schema ``endpoints``, which is emptied first) of a DuckDB file (created if absent;
+    tables replaced with CREATE OR REPLACE via arrow). Returns ``{"adam.<name>": rows, ...}``."""
     path = Path(duckdb_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     counts: dict[str, int] = {}
     con = duckdb.connect(str(path))
     try:
-        for schema, group in (("sdtm", sdtm or {}), ("adam", frames)):
+        if endpoints is not None:  # derived as a whole: no table of an earlier run may survive
+            con.execute("DROP SCHEMA IF EXISTS endpoints CASCADE")
+        for schema, group in (("sdtm", sdtm or {}), ("adam", frames), ("endpoints", endpoints or {})):
             for name, df in group.items():
                 counts[f"{schema}.{name}"] = write_table(con, f"{schema}.{name}", df)
     finally:
