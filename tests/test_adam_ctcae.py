@@ -67,3 +67,21 @@ def test_unrounded_strict_comparison():
     assert _low(["NEUT", "NEUT"], [0.4999, 0.5], [1.8, 1.8]) == ["4", "3"]
     # BILI: HIGH baseline grade 1 strictly > 1 x BASE
     assert _high("BILI", [30.0, 30.01], 21.0, 30.0, "HIGH") == ["0", "1"]
+
+
+def test_low_criteria_in_the_delivery_unit():
+    """HGB thresholds are g/L: a delivery in mmol/L or g/dL is converted first, and a unit with no
+    known factor is not graded (the CDISC pilot's HGB is in mmol/L)."""
+    from pipeline.adam.adlb import derive_toxgr
+
+    df = pl.DataFrame({
+        "PARAMCD": ["HGB", "HGB", "HGB", "HGB", "PLT", "HGB"],
+        "AVAL": [4.5, 8.4, 7.9, 95.0, 30.0, 5.0],
+        "ANRLO": [7.5, 7.5, 12.0, 120.0, 150.0, 7.5],
+        "ANRHI": [10.0, 10.0, 16.0, 160.0, 400.0, 10.0],
+        "BASE": [None] * 6, "BNRIND": [None] * 6,
+        "LBSTRESU": ["mmol/L", "mmol/L", "g/dL", None, "GI/L", "mg/dL"],
+    }, schema_overrides={"BASE": pl.Float64, "BNRIND": pl.Utf8})
+    # 4.5 mmol/L = 72.5 g/L < 80 -> 3; 8.4 mmol/L = 135.3 g/L, LLN 120.8 -> 0;
+    # 7.9 g/dL = 79 g/L -> 3; 95 g/L (unit not stated: criteria unit) -> 2; PLT 30 GI/L -> 3; mg/dL -> not graded
+    assert derive_toxgr(df)["ATOXGRL"].to_list() == ["3", "0", "3", "2", "3", None]

@@ -186,3 +186,14 @@ def test_synthetic_sdtm(loaded):
     assert adae.filter(pl.col("AOCCFL") == "Y")["USUBJID"].n_unique() == adae.filter(pl.col("AOCCFL") == "Y").height
     assert {"CDOSEPI", "RDITMZ"} <= set(adsl.columns)
     assert frames["adex"].filter(pl.col("PARAMCD") == "DOSE").height == sdtm["ex"].height
+
+
+def test_pilot_hgb_graded_in_g_per_litre(pilot_db):
+    """The pilot reports HGB in mmol/L; CTCAE's thresholds are g/L: grade 3 (< 80 g/L) only where
+    the converted value is below it (an independent recount on SDTM LB), not for every subject."""
+    (adlb_g3,), = _q(pilot_db, "SELECT count(DISTINCT USUBJID) FROM adam.adlb WHERE PARAMCD = 'HGB' AND ATOXGRL IN ('3', '4')")
+    (sdtm_g3,), = _q(pilot_db, "SELECT count(DISTINCT USUBJID) FROM sdtm.lb WHERE LBTESTCD = 'HGB' "
+                               "AND LBSTRESU = 'mmol/L' AND LBSTRESN * 16.11 < 80")
+    (graded,), = _q(pilot_db, "SELECT count(DISTINCT USUBJID) FROM adam.adlb WHERE PARAMCD = 'HGB' AND ATOXGRL IS NOT NULL")
+    assert adlb_g3 == sdtm_g3
+    assert graded > 200 and adlb_g3 < graded // 10

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from pipeline.adam.ctcae import grade_high, grade_low
+from pipeline.adam.ctcae import grade_high, grade_low, in_criteria_unit
 from pipeline.adam.dates import study_day
 from pipeline.config import trial_config
 
@@ -174,13 +174,18 @@ def derive_baseline_vars(
 def derive_toxgr(df: pl.DataFrame) -> pl.DataFrame:
     """ATOXGRL / ATOXGRH: CTCAE v5.0 grades (:mod:`pipeline.adam.ctcae`), text ``"0"``-``"4"``.
 
-    Rule: ATOXGRL = ``grade_low(PARAMCD, AVAL, ANRLO)``; ATOXGRH =
-    ``grade_high(PARAMCD, AVAL, ANRHI, BASE, BNRIND)`` (needs BASE/BNRIND first).
+    Rule: ATOXGRL = ``grade_low(PARAMCD, AVAL, ANRLO)`` on values in the unit of the
+    absolute criteria (``in_criteria_unit`` by LBSTRESU; an unknown unit is not graded);
+    ATOXGRH = ``grade_high(PARAMCD, AVAL, ANRHI, BASE, BNRIND)`` (multiples of ULN / baseline,
+    unit-free; needs BASE/BNRIND first).
 
-    Example: NEUT 0.9 (ANRLO 1.8) -> ATOXGRL "3"; ALT 95 with BASE 60 HIGH -> ATOXGRH "1".
+    Example: NEUT 0.9 (ANRLO 1.8) -> ATOXGRL "3"; ALT 95 with BASE 60 HIGH -> ATOXGRH "1";
+    HGB 4.5 mmol/L (ANRLO 7.5) -> 72.5 g/L -> ATOXGRL "3".
     """
+    unit = pl.col("LBSTRESU") if "LBSTRESU" in df.columns else pl.lit(None, pl.Utf8)
     return df.with_columns(
-        grade_low("PARAMCD", "AVAL", "ANRLO").alias("ATOXGRL"),
+        grade_low("PARAMCD", in_criteria_unit("PARAMCD", "AVAL", unit),
+                  in_criteria_unit("PARAMCD", "ANRLO", unit)).alias("ATOXGRL"),
         grade_high("PARAMCD", "AVAL", "ANRHI", "BASE", "BNRIND").alias("ATOXGRH"),
     )
 

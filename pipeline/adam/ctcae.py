@@ -38,6 +38,16 @@ HIGH_ULN_CRITERIA: dict[str, tuple[float, float, float, float]] = {
     "BILI": (10.0, 3.0, 1.5, 1.0),
 }
 GRADABLE_LOW = frozenset(LOW_CRITERIA)
+
+#: the unit LOW_CRITERIA are written in, and factors from other units a delivery may use
+#: (CTCAE v5 gives HGB < 80 g/L = < 4.9 mmol/L; 1 mmol/L Hb(Fe) = 16.11 g/L; GI/L = 10^9/L)
+LOW_CRITERIA_UNIT = {"NEUT": "10^9/L", "PLT": "10^9/L", "WBC": "10^9/L", "HGB": "g/L"}
+UNIT_FACTORS: dict[tuple[str, str], float] = {
+    **{(p, u): 1.0 for p, u in LOW_CRITERIA_UNIT.items()},
+    **{(p, "GI/L"): 1.0 for p in ("NEUT", "PLT", "WBC")},
+    ("HGB", "g/dL"): 10.0,
+    ("HGB", "mmol/L"): 16.11,
+}
 GRADABLE_HIGH = frozenset([*HIGH_SWITCH_CRITERIA, "CREAT"])
 
 _NULL = pl.lit(None, pl.Utf8)
@@ -53,6 +63,24 @@ def _low_chain(aval: pl.Expr, anrlo: pl.Expr, thresholds) -> pl.Expr:
         if thr is not None:
             chain = chain.when(aval < thr).then(pl.lit(grade))
     return chain.when(anrlo.is_null()).then(_NULL).when(aval < anrlo).then(pl.lit("1")).otherwise(pl.lit("0"))
+
+
+def in_criteria_unit(paramcd: IntoExpr, value: IntoExpr, unit: IntoExpr) -> pl.Expr:
+    """``value`` converted to the unit the absolute LOW criteria are written in.
+
+    Rule: factor from :data:`UNIT_FACTORS` by (PARAMCD, unit); a null unit is taken as the
+    criteria unit (our own SDTM always states it); a unit with no known factor gives null, so
+    the value is not graded rather than graded against thresholds of another unit (the CDISC
+    pilot's HGB in mmol/L would otherwise be grade 3 for everyone). Tests without absolute LOW
+    criteria pass through unchanged.
+
+    Example: HGB 4.5 mmol/L -> 72.5 g/L (grade 3); HGB 7.9 g/dL -> 79 g/L; PLT 30 GI/L -> 30.
+    """
+    p, u, v = _col(paramcd), _col(unit), _col(value).cast(pl.Float64)
+    chain = pl.when(~p.is_in(list(LOW_CRITERIA_UNIT)) | u.is_null()).then(v)
+    for (param, known), factor in UNIT_FACTORS.items():
+        chain = chain.when((p == param) & (u == known)).then(v * factor)
+    return chain.otherwise(pl.lit(None, pl.Float64))
 
 
 def grade_low(paramcd: IntoExpr, aval: IntoExpr, anrlo: IntoExpr) -> pl.Expr:

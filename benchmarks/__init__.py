@@ -1,0 +1,1 @@
+"""Scale benchmarks of the nightly load (issue 8): ``make bench`` writes ``results.md``."""

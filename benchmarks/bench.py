@@ -1,0 +1,136 @@
+"""``make bench``: time the nightly load at 1,000, 10,000 and 100,000 synthetic subjects.
+
+For each size it generates a CSV export (default mess rate, seed 1; reused when
+``export.json`` matches), runs one full ``nightly_load`` in a fresh process (in-process
+executor, no UI) with :mod:`benchmarks.load_once`, and DuckDB's plain ``read_csv`` of the same
+files with :mod:`benchmarks.lower_bound`. It writes ``benchmarks/results.md``: the machine,
+then per size the wall time of each layer, peak RSS, the lower bound and the ratio of the
+full load to it. Work files live in ``benchmarks/.work/`` (ignored by git; large).
+
+Subject numbers of a synthetic trial above 999 subjects need more than this trial's three
+digits: each size gets a copy of the trial configuration with ``trial.subjid_digits`` widened,
+used by both the generator and the load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent
+WORK = ROOT / ".work"
+SEED = 1
+LAYER_ORDER = ("ingest", "validate", "qa", "sdtm", "adam", "endpoints", "publish", "other", "orchestration")
+
+
+def config_for(n: int) -> Path:
+    """The trial configuration with SUBJID digits enough for ``n`` subjects."""
+    from pipeline.config import DEFAULT_CONFIG_PATH
+
+    digits = max(3, len(str(n)))
+    path = WORK / f"trial_config_{digits}digits.yaml"
+    if not path.exists():
+        cfg = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text(encoding="utf-8"))
+        cfg["trial"]["subjid_digits"] = digits
+        path.write_text(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def export_for(n: int, config: Path) -> tuple[Path, float | None]:
+    """Generated export of ``n`` subjects and its generation time (None when reused)."""
+    out = WORK / f"export_{n}"
+    meta = out / "export.json"
+    if meta.exists():
+        info = json.loads(meta.read_text(encoding="utf-8"))
+        if info.get("subjects") == n and info.get("seed") == SEED:
+            return out, None
+    t0 = time.perf_counter()
+    _run([sys.executable, "-m", "pipeline.cli", "generate", "--subjects", str(n), "--seed", str(SEED),
+          "--out", str(out), "--config", str(config)])
+    return out, time.perf_counter() - t0
+
+
+def _run(cmd: list[str], env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT.parent, env=env)
+
+
+def measure(n: int) -> dict:
+    config = config_for(n)
+    export, gen_s = export_for(n, config)
+    home = WORK / f"warehouse_{n}"
+    subprocess.run(["rm", "-rf", str(home)], check=True)
+    env = {**os.environ, "DAGSTER_HOME": str(WORK / "dagster_home")}
+    Path(env["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    (Path(env["DAGSTER_HOME"]) / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    out = WORK / f"load_{n}.json"
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.load_once", "--export", str(export), "--home", str(home),
+                           "--config", str(config), "--json", str(out)], cwd=ROOT.parent, env=env,
+                          capture_output=True, text=True)
+    load = json.loads(out.read_text()) if out.exists() else {"success": False, "error": proc.stderr[-2000:]}
+    floor = json.loads(_run([sys.executable, "-m", "benchmarks.lower_bound", str(export)]).stdout)
+    raw_bytes = sum(p.stat().st_size for p in export.glob("*.csv"))
+    return {"subjects": n, "generate_s": gen_s, "raw_mb": raw_bytes / 2**20, "load": load, "floor": floor}
+
+
+def machine() -> str:
+    mem_kb = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal"))
+    return f"{os.cpu_count()} cores, {mem_kb / 2**20:.1f} GiB RAM, {platform.processor() or platform.machine()}, Python {platform.python_version()}"
+
+
+def markdown(results: list[dict]) -> str:
+    lines = [
+        "# Benchmark: nightly load at scale",
+        "",
+        f"Machine: {machine()}. Written {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by `make bench`",
+        "(`benchmarks/bench.py`). Synthetic CSV exports, default mess rate, seed 1; one full",
+        "`nightly_load` per size in a fresh process (in-process executor, no UI). Lower bound:",
+        "DuckDB `read_csv` of the same form files into tables, no validation. Times in seconds.",
+        "",
+        "| subjects | raw CSV MB | rows in | " + " | ".join(LAYER_ORDER) + " | full load | peak RSS MB | lower bound | ratio |",
+        "|---:|---:|---:|" + "---:|" * (len(LAYER_ORDER) + 4),
+    ]
+    for r in results:
+        load, floor = r["load"], r["floor"]
+        if not load.get("success"):
+            lines.append(f"| {r['subjects']:,} | {r['raw_mb']:.0f} | {floor['rows']:,} | FAILED: see below |" + " |" * (len(LAYER_ORDER) + 3))
+            continue
+        layers = [f"{load['layers_s'].get(k, 0.0):.1f}" for k in LAYER_ORDER]
+        lines.append(f"| {r['subjects']:,} | {r['raw_mb']:.0f} | {floor['rows']:,} | " + " | ".join(layers)
+                     + f" | {load['wall_s']:.1f} | {load['peak_rss_mb']:.0f} | {floor['seconds']:.2f} | "
+                     f"{load['wall_s'] / floor['seconds']:.0f}x |")
+    lines += ["", "Slowest steps per size (seconds):", ""]
+    for r in results:
+        top = ", ".join(f"`{s}` {t:.1f}" for s, t in r["load"].get("top_steps_s", [])[:6])
+        lines.append(f"- {r['subjects']:,}: {top or r['load'].get('error', '')}")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
+    ap.add_argument("--out", default=str(ROOT / "results.md"))
+    args = ap.parse_args(argv)
+    WORK.mkdir(exist_ok=True)
+    results = []
+    for n in args.sizes:
+        print(f"benchmark: {n:,} subjects ...", flush=True)
+        results.append(measure(n))
+        Path(args.out).write_text(markdown(results), encoding="utf-8")  # partial results survive a crash
+        load = results[-1]["load"]
+        print(f"  full load {load.get('wall_s', float('nan')):.1f} s, peak RSS {load.get('peak_rss_mb', float('nan')):.0f} MB, "
+              f"lower bound {results[-1]['floor']['seconds']:.2f} s", flush=True)
+    print(f"results: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

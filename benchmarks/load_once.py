@@ -1,0 +1,91 @@
+"""One measured ``nightly_load`` in this process: wall time, time per layer, peak RSS.
+
+Run as a subprocess by :mod:`benchmarks.bench` so that the peak resident set size
+(``getrusage``) belongs to this load alone. The layer of a step is the asset group of what it
+materialised or checked (``raw`` = ingest, ``stg`` = validate, ...); Dagster's own time between
+steps is reported as ``orchestration``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+from collections import defaultdict
+
+#: asset group -> benchmark layer
+LAYERS = {"raw": "ingest", "stg": "validate", "sdtm": "sdtm", "adam": "adam", "endpoints": "endpoints",
+          "qa": "qa", "publish": "publish"}
+
+
+def step_layers(defs, entries) -> dict[str, str]:
+    """step key -> layer, from the asset keys each step materialised or checked."""
+    graph = defs.resolve_asset_graph()
+    out: dict[str, str] = {}
+    for entry in entries:
+        ev = entry.dagster_event
+        if ev is None or ev.step_key in out:
+            continue
+        key = None
+        if ev.event_type_value == "ASSET_MATERIALIZATION":
+            key = ev.event_specific_data.materialization.asset_key
+        elif ev.event_type_value == "ASSET_CHECK_EVALUATION":
+            key = ev.event_specific_data.asset_key
+        if key is not None and graph.has(key):
+            out[ev.step_key] = LAYERS.get(graph.get(key).group_name, graph.get(key).group_name)
+    return out
+
+
+def step_seconds(entries) -> dict[str, float]:
+    """step key -> seconds from STEP_START to STEP_SUCCESS / STEP_FAILURE."""
+    start: dict[str, float] = {}
+    took: dict[str, float] = {}
+    for entry in entries:
+        ev = entry.dagster_event
+        if ev is None or ev.step_key is None:
+            continue
+        if ev.event_type_value == "STEP_START":
+            start[ev.step_key] = entry.timestamp
+        elif ev.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and ev.step_key in start:
+            took[ev.step_key] = entry.timestamp - start[ev.step_key]
+    return took
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--export", required=True)
+    ap.add_argument("--home", required=True)
+    ap.add_argument("--config", required=True)
+    ap.add_argument("--json", required=True)
+    args = ap.parse_args(argv)
+    os.environ["TRIALWH_CONFIG"] = args.config  # before any pipeline import: patterns read it
+
+    import dagster as dg
+
+    from pipeline.cli import _ensure_dagster_home, run_load
+    from pipeline.definitions import build_definitions
+
+    _ensure_dagster_home()
+    t0 = time.perf_counter()
+    success, _, result = run_load(args.export, args.home, trigger="benchmark")
+    wall = time.perf_counter() - t0
+    entries = dg.DagsterInstance.get().all_logs(result.run_id)
+    layers = step_layers(build_definitions(home=args.home, export_path=args.export), entries)
+    per_layer: dict[str, float] = defaultdict(float)
+    per_step = step_seconds(entries)
+    for step, secs in per_step.items():
+        per_layer[layers.get(step, "other")] += secs
+    per_layer["orchestration"] = max(0.0, wall - sum(per_step.values()))
+    top = sorted(per_step.items(), key=lambda kv: -kv[1])[:10]
+    report = {"success": success, "wall_s": wall, "layers_s": dict(per_layer), "top_steps_s": top,
+              "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    with open(args.json, "w", encoding="utf-8") as fh:
+        json.dump(report, fh, indent=2)
+    return 0 if success else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
