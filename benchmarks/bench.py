@@ -100,17 +100,19 @@ def markdown(results: list[dict]) -> str:
     ]
     for r in results:
         load, floor = r["load"], r["floor"]
-        if not load.get("success"):
-            lines.append(f"| {r['subjects']:,} | {r['raw_mb']:.0f} | {floor['rows']:,} | FAILED: see below |" + " |" * (len(LAYER_ORDER) + 3))
+        if "wall_s" not in load:
+            lines.append(f"| {r['subjects']:,} | {r['raw_mb']:.0f} | {floor['rows']:,} | CRASHED: see below |" + " |" * (len(LAYER_ORDER) + 3))
             continue
         layers = [f"{load['layers_s'].get(k, 0.0):.1f}" for k in LAYER_ORDER]
         lines.append(f"| {r['subjects']:,} | {r['raw_mb']:.0f} | {floor['rows']:,} | " + " | ".join(layers)
                      + f" | {load['wall_s']:.1f} | {load['peak_rss_mb']:.0f} | {floor['seconds']:.2f} | "
-                     f"{load['wall_s'] / floor['seconds']:.0f}x |")
+                     f"{load['wall_s'] / floor['seconds']:.0f}x{'' if load['success'] else ' (FAILED)'} |")
     lines += ["", "Slowest steps per size (seconds):", ""]
     for r in results:
         top = ", ".join(f"`{s}` {t:.1f}" for s, t in r["load"].get("top_steps_s", [])[:6])
         lines.append(f"- {r['subjects']:,}: {top or r['load'].get('error', '')}")
+        for failure in r["load"].get("failures", []):
+            lines.append(f"  - load FAILED: {failure}")
     return "\n".join(lines) + "\n"
 
 

@@ -54,6 +54,25 @@ def step_seconds(entries) -> dict[str, float]:
     return took
 
 
+def failures(entries) -> list[str]:
+    """Failed steps (root cause) and failed ERROR checks: why a load did not publish."""
+    out = []
+    for entry in entries:
+        ev = entry.dagster_event
+        if ev is None:
+            continue
+        if ev.event_type_value == "STEP_FAILURE":
+            err = ev.event_specific_data.error
+            while err.cause is not None:
+                err = err.cause
+            out.append(f"{ev.step_key}: {err.message.strip().splitlines()[-1][:200]}")
+        elif ev.event_type_value == "ASSET_CHECK_EVALUATION":
+            data = ev.event_specific_data
+            if not data.passed and data.severity.value == "ERROR":
+                out.append(f"check {data.asset_key.to_user_string()}:{data.check_name}")
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--export", required=True)
@@ -80,7 +99,7 @@ def main(argv=None) -> int:
         per_layer[layers.get(step, "other")] += secs
     per_layer["orchestration"] = max(0.0, wall - sum(per_step.values()))
     top = sorted(per_step.items(), key=lambda kv: -kv[1])[:10]
-    report = {"success": success, "wall_s": wall, "layers_s": dict(per_layer), "top_steps_s": top,
+    report = {"success": success, "failures": failures(entries), "wall_s": wall, "layers_s": dict(per_layer), "top_steps_s": top,
               "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     with open(args.json, "w", encoding="utf-8") as fh:
         json.dump(report, fh, indent=2)

@@ -64,7 +64,6 @@ def test_adsl_one_row_per_subject_and_population_rules():
     assert ("ADSL", "unique_key") in checks_failed(ADAM_MODELS["adsl"], adsl(USUBJID=["A", "A", "C"]))
     assert ("ADSL", "safety_needs_dose") in checks_failed(ADAM_MODELS["adsl"], adsl(SAFFL=["Y", "Y", "Y"]))
     assert ("ADSL", "populations_nested") in checks_failed(ADAM_MODELS["adsl"], adsl(EFFFL=["Y", "N", "Y"]))
-    assert ("ADSL", "alive_before_death") in checks_failed(ADAM_MODELS["adsl"], adsl(LSTALVDT=[d(200), d(91), d(5)]))
     assert ("ITTFL", "not_nullable") in checks_failed(ADAM_MODELS["adsl"], adsl(ITTFL=["Y", None, "Y"]))
     assert ("ADSL", "treatment_dates_ordered") in checks_failed(ADAM_MODELS["adsl"], adsl(TRTEDT=[d(60), d(-1), None]))
 
@@ -124,50 +123,51 @@ def test_derived_datasets_conform(loaded):
     assert ((joined["DEATH"] == "Y") == joined["DTHDT"].is_not_null()).all()
 
 
-def test_broken_adsl_blocks_as_asset_check(loaded, tmp_path):
-    """A death date recorded before later visits (SDTM contracts and GX are not in the
-    selection) gives an ADSL subject last known alive after death: the blocking ADSL contract
-    fails and names the rule; the other datasets still conform."""
-    import duckdb
+def _duplicate_first_adsl_row(derive):
+    """A derivation bug for the tests: ADSL with its first subject twice."""
+    def broken(*args, **kwargs):
+        frames = derive(*args, **kwargs)
+        return {**frames, "adsl": pl.concat([frames["adsl"], frames["adsl"].head(1)])}
+    return broken
 
+
+def test_broken_adsl_blocks_as_asset_check(loaded, tmp_path, monkeypatch):
+    """A derivation that gives a subject two ADSL rows fails the blocking ADSL contract, which
+    names the key; the other datasets still conform."""
+    import assets.adam
     from assets.adam import adam_datasets
     from pipeline.resources import WarehouseDuckDB
 
+    monkeypatch.setattr(assets.adam, "derive_adam", _duplicate_first_adsl_row(assets.adam.derive_adam))
     db = tmp_path / "trial.duckdb"
     shutil.copy(loaded["clean"], db)
-    con = duckdb.connect(str(db))
-    con.execute("UPDATE sdtm.dm SET DTHDTC = substr(RFXSTDTC, 1, 10), DTHFL = 'Y' "
-                "WHERE USUBJID = (SELECT min(USUBJID) FROM sdtm.dm WHERE RFXSTDTC IS NOT NULL AND DTHDTC IS NULL)")
-    con.close()
     result = dg.materialize([adam_datasets], resources={"duckdb": WarehouseDuckDB(database=str(db))},
                             raise_on_error=False)
     evals = {(e.asset_key.path[-1], e.check_name): e for e in result.get_asset_check_evaluations()}
     contract = evals[("adsl", "contract")]
     assert not contract.passed
-    assert contract.metadata["failures_by_check"].data == {"ADSL: alive_before_death": 1}
+    assert contract.metadata["failures_by_check"].data == {"ADSL: unique_key": 2}
     assert evals[("adae", "contract")].passed
     assert all(s.blocking for s in adam_datasets.check_specs if s.name == "contract")
 
 
-def test_cli_refuses_to_write_a_broken_derivation(loaded, tmp_path, capsys):
-    """``trialwh adam --sdtm`` on a delivery whose ADSL breaks its contract exits 3, names the
-    dataset and rule, and writes nothing."""
+def test_cli_refuses_to_write_a_broken_derivation(loaded, tmp_path, capsys, monkeypatch):
+    """``trialwh adam --sdtm`` whose ADSL breaks its contract exits 3, names the dataset and
+    rule, and writes nothing."""
     import duckdb
 
+    import pipeline.adam.build
     from pipeline.cli import main
 
+    monkeypatch.setattr(pipeline.adam.build, "derive_adam", _duplicate_first_adsl_row(pipeline.adam.build.derive_adam))
     folder = tmp_path / "sdtm"
     folder.mkdir()
     con = duckdb.connect(str(loaded["clean"]), read_only=True)
     for name in ("dm", "ex", "ds", "ae"):
-        sql = f"SELECT * FROM sdtm.{name}"
-        if name == "dm":
-            sql = ("SELECT * REPLACE (CASE WHEN USUBJID = (SELECT min(USUBJID) FROM sdtm.dm WHERE RFXSTDTC IS NOT NULL "
-                   "AND DTHDTC IS NULL) THEN substr(RFXSTDTC, 1, 10) ELSE DTHDTC END AS DTHDTC) FROM sdtm.dm")
-        con.execute(f"COPY ({sql}) TO '{folder / (name + '.parquet')}' (FORMAT parquet)")
+        con.execute(f"COPY (SELECT * FROM sdtm.{name}) TO '{folder / (name + '.parquet')}' (FORMAT parquet)")
     con.close()
     out = tmp_path / "adam.duckdb"
     assert main(["adam", "--sdtm", str(folder), "--out", str(out)]) == 3
     err = capsys.readouterr().err
-    assert "ADSL.ADSL: alive_before_death (1 rows)" in err
+    assert "ADSL.ADSL: unique_key (2 rows)" in err
     assert not out.exists()

@@ -5,7 +5,9 @@
 that breaks a derivation invariant (two ADSL rows for a subject, two PFS records, CNSR < 0,
 AVAL <= 0 for a time to event, a censored record without its censoring date) never reaches the
 endpoints or the analysts. The models check structure, not this trial's identifiers, so they
-hold for SDTM made elsewhere too.
+hold for SDTM made elsewhere too. They check what the derivation guarantees, not the data:
+an inconsistency in the collected data (a lab sample dated after death makes LSTALVDT later
+than DTHDT) is a query for the site, reported by the QA suites, not a reason to stop a load.
 """
 
 from schemas.adam._base import AdamDataset

@@ -52,12 +52,3 @@ class ADSL(AdamDataset):
         return data.lazyframe.select(
             (~((pl.col("SAFFL") == "Y") & (pl.col("ITTFL") != "Y")).fill_null(False)
              & ~(eff & (pl.col("SAFFL") != "Y")).fill_null(False)).alias("populations_nested"))
-
-    @pa.dataframe_check
-    def alive_before_death(cls, data):
-        """The last-known-alive date is never after the death date."""
-        names = data.lazyframe.collect_schema().names()
-        if not {"DTHDT", "LSTALVDT"} <= set(names):
-            return data.lazyframe.select(pl.lit(True).alias("alive_before_death"))
-        return implies(data, pl.col("DTHDT").is_not_null() & pl.col("LSTALVDT").is_not_null(),
-                       pl.col("LSTALVDT") <= pl.col("DTHDT"), "alive_before_death")
