@@ -111,6 +111,9 @@ def markdown(results: list[dict]) -> str:
     for r in results:
         top = ", ".join(f"`{s}` {t:.1f}" for s, t in r["load"].get("top_steps_s", [])[:6])
         lines.append(f"- {r['subjects']:,}: {top or r['load'].get('error', '')}")
+        peaks = ", ".join(f"`{s}` {mb:,.0f}" for s, mb in r["load"].get("top_steps_rss_mb", [])[:4])
+        if peaks:
+            lines.append(f"  - highest RSS while running (MB): {peaks}")
         for failure in r["load"].get("failures", []):
             lines.append(f"  - load FAILED: {failure}")
     return "\n".join(lines) + "\n"

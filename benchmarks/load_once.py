@@ -13,6 +13,7 @@ import json
 import os
 import resource
 import sys
+import threading
 import time
 from collections import defaultdict
 
@@ -39,10 +40,30 @@ def step_layers(defs, entries) -> dict[str, str]:
     return out
 
 
-def step_seconds(entries) -> dict[str, float]:
-    """step key -> seconds from STEP_START to STEP_SUCCESS / STEP_FAILURE."""
+class RssSampler(threading.Thread):
+    """Resident set size of this process every ``interval`` seconds, to find the step that
+    peaks (``getrusage`` only gives the overall peak)."""
+
+    def __init__(self, interval: float = 0.25):
+        super().__init__(daemon=True)
+        self.interval, self.samples, self._stop_event = interval, [], threading.Event()
+
+    def run(self) -> None:
+        page = os.sysconf("SC_PAGE_SIZE")
+        while not self._stop_event.is_set():
+            with open("/proc/self/statm") as fh:
+                self.samples.append((time.time(), int(fh.read().split()[1]) * page / 2**20))
+            self._stop_event.wait(self.interval)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+
+
+def step_windows(entries) -> dict[str, tuple[float, float]]:
+    """step key -> (start, end) timestamps."""
     start: dict[str, float] = {}
-    took: dict[str, float] = {}
+    out: dict[str, tuple[float, float]] = {}
     for entry in entries:
         ev = entry.dagster_event
         if ev is None or ev.step_key is None:
@@ -50,8 +71,18 @@ def step_seconds(entries) -> dict[str, float]:
         if ev.event_type_value == "STEP_START":
             start[ev.step_key] = entry.timestamp
         elif ev.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and ev.step_key in start:
-            took[ev.step_key] = entry.timestamp - start[ev.step_key]
-    return took
+            out[ev.step_key] = (start[ev.step_key], entry.timestamp)
+    return out
+
+
+def step_peak_rss(windows: dict[str, tuple[float, float]], samples) -> dict[str, float]:
+    """step key -> highest RSS (MB) sampled while it ran."""
+    return {step: max((mb for t, mb in samples if a <= t <= b), default=0.0) for step, (a, b) in windows.items()}
+
+
+def step_seconds(entries) -> dict[str, float]:
+    """step key -> seconds from STEP_START to STEP_SUCCESS / STEP_FAILURE."""
+    return {step: b - a for step, (a, b) in step_windows(entries).items()}
 
 
 def failures(entries) -> list[str]:
@@ -88,9 +119,12 @@ def main(argv=None) -> int:
     from pipeline.definitions import build_definitions
 
     _ensure_dagster_home()
+    sampler = RssSampler()
+    sampler.start()
     t0 = time.perf_counter()
     success, _, result = run_load(args.export, args.home, trigger="benchmark")
     wall = time.perf_counter() - t0
+    sampler.stop()
     entries = dg.DagsterInstance.get().all_logs(result.run_id)
     layers = step_layers(build_definitions(home=args.home, export_path=args.export), entries)
     per_layer: dict[str, float] = defaultdict(float)
@@ -99,7 +133,8 @@ def main(argv=None) -> int:
         per_layer[layers.get(step, "other")] += secs
     per_layer["orchestration"] = max(0.0, wall - sum(per_step.values()))
     top = sorted(per_step.items(), key=lambda kv: -kv[1])[:10]
-    report = {"success": success, "failures": failures(entries), "wall_s": wall, "layers_s": dict(per_layer), "top_steps_s": top,
+    peaks = sorted(step_peak_rss(step_windows(entries), sampler.samples).items(), key=lambda kv: -kv[1])[:10]
+    report = {"success": success, "failures": failures(entries), "wall_s": wall, "layers_s": dict(per_layer), "top_steps_s": top, "top_steps_rss_mb": peaks,
               "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     with open(args.json, "w", encoding="utf-8") as fh:
         json.dump(report, fh, indent=2)
