@@ -129,7 +129,7 @@ def load_counts(ledger: pl.DataFrame) -> dict[str, int]:
     open_ = ledger.filter(pl.col("STATUS").is_in(OPEN))
     return {
         "N_NEW": int((status == NEW).sum()), "N_PERSISTING": int((status == PERSISTING).sum()),
-        "N_RESOLVED": int((ledger["STATUS"] == RESOLVED).sum() if ledger.height else 0),
+        "N_RESOLVED": int((status == RESOLVED).sum()),
         "N_OPEN": open_.height,
         **{f"OPEN_{s}": int((open_["SEVERITY"] == s).sum()) for s in ("ERROR", "WARN", "NOTICE")},
         "N_ACCEPTED": int(open_["ACCEPTED"].sum() or 0),
