@@ -6,6 +6,8 @@
 - ``trialwh adam --sdtm DIR --out FILE.duckdb``: derive ADSL/ADAE/ADLB/ADEX from an SDTM
   folder or zip (ours or external) and write them, with the endpoint tables (schema
   ``endpoints``), to a DuckDB file.
+- ``trialwh findings list|accept``: the findings ledger of a warehouse; accept a finding with
+  a comment (kept across loads).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     summary = generate(
         Path(args.out), subjects=args.subjects, seed=args.seed, fmt=args.format, mess_rate=args.mess_rate,
-        config_path=args.config,
+        config_path=args.config, cross_defects=args.cross_defects,
     )
     print(f"wrote a {args.format} export to {Path(args.out).resolve()}")
     for key, value in summary.items():
@@ -83,9 +85,11 @@ def load_summary_text(success: bool, warehouse, result) -> str:
         tot = con.execute("SELECT sum(ROWS_IN), sum(ROWS_ACCEPTED), sum(ROWS_QUARANTINED) FROM qa.load_summary").fetchone()
         lines.append(f"{'total':<6} {tot[0]:>8} {tot[1]:>8} {tot[2]:>12}")
         severities = con.execute(
-            "SELECT SEVERITY, count(*) FROM qa.findings GROUP BY 1 ORDER BY array_position(['ERROR','WARN','NOTICE'], SEVERITY)"
+            "SELECT SEVERITY, count(*) FROM qa.findings WHERE STATUS <> 'resolved' "
+            "GROUP BY 1 ORDER BY array_position(['ERROR','WARN','NOTICE'], SEVERITY)"
         ).fetchall()
         lines.append("findings by severity: " + (", ".join(f"{s} {n}" for s, n in severities) or "none"))
+        lines += _qa_lines(con, warehouse)
         for schema in ("sdtm", "adam", "endpoints"):
             names = con.execute(
                 "SELECT table_name FROM duckdb_tables() WHERE schema_name = ? AND table_name NOT LIKE 'int_%' ORDER BY 1",
@@ -99,6 +103,24 @@ def load_summary_text(success: bool, warehouse, result) -> str:
         con.close()
     lines.append(f"published warehouse: {warehouse.published_path}")
     return "\n".join(lines)
+
+
+def _qa_lines(con, warehouse) -> list[str]:
+    """Ledger statuses, the failing cross-table rules, and where Data Docs and the queries are."""
+    from pipeline.qa.queries import listing_paths
+
+    load_no, new, persisting, resolved, accepted = con.execute(
+        "SELECT LOAD_NO, N_NEW, N_PERSISTING, N_RESOLVED, N_ACCEPTED FROM qa.load_history ORDER BY LOAD_NO DESC LIMIT 1"
+    ).fetchone()
+    failing = con.execute("SELECT RULE_ID, VIOLATIONS FROM qa.gx_results WHERE NOT SUCCESS ORDER BY 1").fetchall()
+    n_queries = con.execute("SELECT count(*) FROM qa.query_listing").fetchone()[0]
+    csv_path, xlsx_path = listing_paths(warehouse.reports_dir, load_no)
+    return [
+        f"findings ledger (load {load_no}): new {new}, persisting {persisting}, resolved {resolved}, accepted {accepted}",
+        "cross-table rules (Great Expectations): " + (", ".join(f"{r} {n}" for r, n in failing) or "all pass"),
+        f"data docs: {warehouse.reports_dir / 'qa' / 'index.html'}",
+        f"query listing ({n_queries} open queries): {csv_path} (and .xlsx)",
+    ]
 
 
 def cmd_load(args: argparse.Namespace) -> int:
@@ -148,6 +170,33 @@ def cmd_adam(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_findings(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from pipeline.qa import ledger
+    from pipeline.resources import WarehouseResource
+
+    state = WarehouseResource(home=args.home or "").state_dir
+    if args.action == "accept":
+        try:
+            row = ledger.accept(state, args.key, args.comment)
+        except (KeyError, ValueError) as exc:
+            print(f"NOT ACCEPTED: {exc.args[0]}", file=sys.stderr)
+            return 2
+        print(f"accepted {row['FINDING_KEY']} ({row['STATUS']}): {row['ACCEPT_COMMENT']}")
+        print("kept in the ledger; the published qa.findings shows it after the next load")
+        return 0
+    frame = ledger.read_ledger(state)
+    if not args.all:
+        frame = frame.filter(pl.col("STATUS").is_in(ledger.OPEN))
+    if args.rule:
+        frame = frame.filter(pl.col("RULE_ID") == args.rule.upper())
+    with pl.Config(tbl_rows=-1, tbl_cols=-1, fmt_str_lengths=70, tbl_width_chars=250, tbl_hide_dataframe_shape=True):
+        print(frame.select("FINDING_KEY", "STATUS", "SEVERITY", "ACCEPTED", "MESSAGE"))
+    print(f"{frame.height} finding(s) in {state / ledger.LEDGER_FILE}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="trialwh", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -157,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--seed", type=int, default=None, help="random seed (default: trial config)")
     gen.add_argument("--format", choices=["csv", "redcap", "odm"], default="csv")
     gen.add_argument("--mess-rate", type=float, default=1.0, help="multiplier of crf.md §7 defect rates; 0 = clean")
+    gen.add_argument("--cross-defects", type=int, default=0,
+                     help="inject N defects of each cross-table class (for the QA suites; default 0)")
     gen.add_argument("--out", required=True, help="output folder")
     gen.add_argument("--config", default=None, help="trial configuration YAML (default: the shipped one)")
     gen.set_defaults(func=cmd_generate)
@@ -173,6 +224,18 @@ def main(argv: list[str] | None = None) -> int:
     adam.add_argument("--out", required=True, help="output DuckDB file (schemas adam and sdtm)")
     adam.add_argument("--config", default=None, help="trial configuration YAML")
     adam.set_defaults(func=cmd_adam)
+
+    fnd = sub.add_parser("findings", help="the findings ledger: list findings, accept one with a comment")
+    home = argparse.ArgumentParser(add_help=False)
+    home.add_argument("--home", default=None, help="warehouse folder (default: $TRIALWH_HOME or ./warehouse)")
+    fsub = fnd.add_subparsers(dest="action", required=True)
+    flist = fsub.add_parser("list", parents=[home], help="open findings (new, persisting) with their keys")
+    flist.add_argument("--all", action="store_true", help="resolved findings too")
+    flist.add_argument("--rule", default=None, help="only this rule, e.g. XT04")
+    facc = fsub.add_parser("accept", parents=[home], help="accept a finding: no query to the site; kept across loads")
+    facc.add_argument("key", help="FINDING_KEY as listed")
+    facc.add_argument("--comment", required=True, help="why the finding is accepted")
+    fnd.set_defaults(func=cmd_findings)
 
     args = parser.parse_args(argv)
     return args.func(args)

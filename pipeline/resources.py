@@ -52,6 +52,16 @@ class WarehouseResource(dg.ConfigurableResource):
         return self.build_dir / "staging"
 
     @property
+    def state_dir(self) -> Path:
+        """What must outlive the working file: the findings ledger and the load history."""
+        return self.root / "state"
+
+    @property
+    def reports_dir(self) -> Path:
+        """Reports for people: Data Docs (``qa/``), query listings (``queries/``)."""
+        return self.root / "reports"
+
+    @property
     def default_export_dir(self) -> Path:
         return self.root / "default_export"
 

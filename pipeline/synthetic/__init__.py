@@ -6,6 +6,8 @@ chosen export format (``render_csv`` / ``render_redcap`` / ``render_odm``), so m
 grow with the number of subjects. Ground truth goes to ``<out>/_groundtruth/``:
 ``subjects.csv`` (one row per subject, the simulated truth) and ``defects.csv`` (every injected
 defect with the file/row/field where it was written and the edit check expected to catch it).
+``cross_defects=N`` adds N defects of each cross-table class (``cross_defects.py``) for the QA
+suites; the default export has none.
 
 Determinism: all randomness comes from ``random.Random`` streams seeded by strings built from
 (seed, subject index[, purpose]); timestamps derive from simulated dates. The course and record
@@ -22,6 +24,7 @@ from pathlib import Path
 
 from pipeline import config
 
+from .cross_defects import CrossDefects
 from .mess import Manifest, Messer
 from .records import build_records
 from .render_csv import CsvRenderer
@@ -52,7 +55,7 @@ def _truth_row(c) -> tuple:
 
 
 def generate(out_dir: Path, *, subjects: int | None = None, seed: int | None = None, fmt: str = "csv",
-             mess_rate: float = 1.0, config_path=None) -> dict:
+             mess_rate: float = 1.0, config_path=None, cross_defects: int = 0) -> dict:
     """Write one synthetic export of ``fmt`` (csv | redcap | odm) into ``out_dir``; return a summary."""
     if fmt not in RENDERERS:
         raise ValueError(f"unknown format {fmt!r}; expected one of {sorted(RENDERERS)}")
@@ -69,6 +72,7 @@ def generate(out_dir: Path, *, subjects: int | None = None, seed: int | None = N
 
     manifest = Manifest(gt / "defects.csv")
     messer = Messer(gen["mess"], mess_rate, n, ctx.width)
+    crosser = CrossDefects(int(cross_defects), manifest)
     renderer = RENDERERS[fmt](out, ctx, manifest, gb18030_form=gen.get("gb18030_form", "AE"))
     with open(gt / "subjects.csv", "w", encoding="utf-8", newline="") as tfh:
         truth = csv.writer(tfh, lineterminator="\n")
@@ -77,6 +81,7 @@ def generate(out_dir: Path, *, subjects: int | None = None, seed: int | None = N
             course = simulate_subject(ctx, i)
             recs = build_records(ctx, course, random.Random(f"{seed}:{i}:records"))
             recs = messer.inject(recs, random.Random(f"{seed}:{i}:mess"))
+            recs = crosser.inject(recs, random.Random(f"{seed}:{i}:cross"))
             renderer.write(recs)
             truth.writerow(_truth_row(course))
     files = renderer.close()
@@ -94,6 +99,7 @@ def generate(out_dir: Path, *, subjects: int | None = None, seed: int | None = N
         "subjects": n,
         "seed": seed,
         "mess_rate": mess_rate,
+        "cross_defects": int(cross_defects),
         "files": files,
     }
     (out / "export.json").write_text(json.dumps(export, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -4,7 +4,8 @@ Every finding names one of these ids. ERROR means the value is unusable: the row
 quarantine with its reasons and never reaches ``stg``. WARN keeps the row and flags it for a
 query. NOTICE records a transformation a reviewer may want to see (e.g. an Excel serial date
 that was converted). Rules beyond crf.md §6 (DAT05, NUM01, NUM02, TIM01, CODE01, REQ01, RNG01,
-COD01) cover what the normalisation rules of crf.md §3-5 call "issues".
+COD01) cover what the normalisation rules of crf.md §3-5 call "issues". XT01-XT10 are the
+cross-table rules the Great Expectations suites run on SDTM and ADaM (``pipeline/qa``).
 """
 
 from __future__ import annotations
@@ -53,6 +54,17 @@ RULES: dict[str, Rule] = {
         Rule("CODE01", ERROR, "Value not in the controlled terminology after mapping"),
         Rule("REQ01", WARN, "Required item missing"),
         Rule("RNG01", ERROR, "Value outside its allowed range"),
+        # cross-table rules of the Great Expectations suites (pipeline/qa/cross_table.py)
+        Rule("XT01", ERROR, "Subject in an SDTM domain or ADaM dataset but not in DM"),
+        Rule("XT02", WARN, "AE start date before informed consent"),
+        Rule("XT03", WARN, "Study drug administration dated before informed consent"),
+        Rule("XT04", WARN, "Study drug administration dated after death"),
+        Rule("XT05", WARN, "Death date differs between DTH, disposition (DS) and ADSL"),
+        Rule("XT06", WARN, "Tumour result (TR) for a lesion without a TU identification record"),
+        Rule("XT07", WARN, "Overall response date differs from the scan dates of its assessment"),
+        Rule("XT08", WARN, "Body weight implausibly far from the subject's median weight"),
+        Rule("XT09", WARN, "Implausible distribution: median of a lab test or vital sign, or several standard units"),
+        Rule("XT10", WARN, "Expected visit record missing: a scheduled visit took place without this form"),
     )
 }
 
