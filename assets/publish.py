@@ -9,13 +9,14 @@ import dagster as dg
 
 from assets.adam import adam_datasets
 from assets.qa import qa_findings, qa_load_summary
+from assets.reports import analysis_report
 from assets.sdtm import sdtm_assets
 from assets.sdtm_exports import sdtm_exports
 from pipeline.publish import publish_atomically
 from pipeline.resources import WarehouseResource
 
 
-@dg.asset(key=["warehouse", "published"], group_name="publish", deps=[qa_findings, qa_load_summary, *sdtm_assets, sdtm_exports, adam_datasets], kinds={"duckdb"})
+@dg.asset(key=["warehouse", "published"], group_name="publish", deps=[qa_findings, qa_load_summary, *sdtm_assets, sdtm_exports, adam_datasets, analysis_report], kinds={"duckdb"})
 def published_warehouse(warehouse: WarehouseResource) -> dg.MaterializeResult:
     """warehouse/trial.duckdb: what analysts query, read-only."""
     path = publish_atomically(warehouse.working_path, warehouse.published_path)

@@ -40,3 +40,8 @@ def generator(path=None) -> dict[str, Any]:
 
 def data_cutoff(path=None) -> date:
     return date.fromisoformat(trial(path)["data_cutoff"])
+
+
+def reports(path=None) -> dict[str, Any]:
+    """Display settings of the figures and the HTML analysis report (endpoints.md §4)."""
+    return trial_config(path)["reports"]

@@ -52,6 +52,11 @@ class WarehouseResource(dg.ConfigurableResource):
         return self.build_dir / "staging"
 
     @property
+    def reports_dir(self) -> Path:
+        """Analysis reports: ``<run_id>/`` per run and ``latest/`` (the last successful one)."""
+        return self.root / "reports"
+
+    @property
     def default_export_dir(self) -> Path:
         return self.root / "default_export"
 
