@@ -82,7 +82,7 @@ def swimmer_data(adsl: pl.DataFrame, adrs: pl.DataFrame, cutoff: date) -> pl.Dat
         .join(_param(adrs, "PD", "ADT", "PDDT"), on="USUBJID", how="left")
         .with_columns(
             pl.coalesce(pl.col("DTHDT"), pl.min_horizontal(pl.col("LSTALVDT"), cut)).alias("ENDDT"),
-            (pl.col("TRTDURD") / 7.0).alias("TRT_WK"),
+            (pl.col("TRTDURD").fill_null(0) / 7.0).alias("TRT_WK"),
             (pl.col("DTHDT").is_null() & (pl.col("EOSSTT") == "ONGOING")).alias("ONGOING"),
         )
         .with_columns(_study_week("ENDDT"), _study_week("RESPDT"), _study_week("PDDT"), _study_week("DTHDT"))

@@ -46,6 +46,8 @@ RESPONSE_COLOURS = {
     "PD": "#d6604d", "NE": "#878787", "MISSING": "#c7c7c7",
 }
 KM_COLOUR = "#2166ac"
+#: Above this many subjects the swimmer lanes carry no subject label (unreadable anyway).
+MAX_LABELLED_LANES = 200
 #: The columns of ep_km_curve a KM figure draws.
 CURVE_SCHEMA = {"TIME_D": pl.Float64, "N_CENS": pl.Int64, "SURV": pl.Float64, "CI_LO": pl.Float64, "CI_HI": pl.Float64}
 
@@ -80,16 +82,18 @@ def png_bytes(fig: Figure, dpi: int) -> bytes:
     return buf.getvalue()
 
 
-def _response_legend(ax, categories, extra=(), outside: bool = False) -> None:
+def _response_legend(ax, categories: pl.Series, extra=(), outside: bool = False) -> None:
     """Legend of the CBOR colours present (in response order) and of ``extra`` handles."""
-    present = [c for c in RESPONSE_ORDER if c in set(categories)]
+    seen = set(categories.unique().to_list())
+    present = [c for c in RESPONSE_ORDER if c in seen]
     handles = [Patch(facecolor=RESPONSE_COLOURS[c], label=c) for c in present] + list(extra)
     where = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0)} if outside else {"loc": "upper right"}
     ax.legend(handles=handles, title="Confirmed BOR", fontsize=7, title_fontsize=7, frameon=False, **where)
 
 
-def _colours(categories) -> list[str]:
-    return [RESPONSE_COLOURS.get(c, RESPONSE_COLOURS["MISSING"]) for c in categories]
+def _colours(categories: pl.Series) -> list[str]:
+    """The response colour of every row (MISSING's for an unknown category)."""
+    return categories.replace_strict(RESPONSE_COLOURS, default=RESPONSE_COLOURS["MISSING"], return_dtype=pl.String).to_list()
 
 
 def _reference_lines(ax, reference_pct) -> None:
@@ -186,20 +190,20 @@ def waterfall_figure(bars: pl.DataFrame, n_without: int, *, reference_pct, clip_
         fig = Figure(figsize=(8, 4.8), dpi=100)
         ax = fig.add_subplot()
         ax.set_label("waterfall")
-        ax.bar(range(n), bars["BAR"].to_list(), color=_colours(bars["CBOR"].to_list()), width=0.8)
-        clipped = [i for i, c in enumerate(bars["CLIPPED"].to_list()) if c]
+        ax.bar(range(n), bars["BAR"].to_list(), color=_colours(bars["CBOR"]), width=0.8)
+        clipped = bars.with_row_index("X").filter(pl.col("CLIPPED"))["X"].to_list()
         marker = Line2D([], [], linestyle="none", marker="^", color="black", label=f"> {clip_pct:g}% (clipped)")
         if clipped:
             ax.plot(clipped, [clip_pct] * len(clipped), linestyle="none", marker="^", color="black", markersize=6)
         _reference_lines(ax, reference_pct)
-        low = min([-100.0, *bars["BAR"].to_list()])
+        low = min(-100.0, bars["BAR"].min() or 0.0)
         ax.set_ylim(low - 5, clip_pct + 15)
         ax.set_xlim(-0.8, max(n, 1) - 0.2)
         ax.set_xticks([])
         ax.set_xlabel(f"Subjects (EFFFL with a best % change, n = {n})")
         ax.set_ylabel("Best % change from baseline in SDIAM")
         ax.set_title("Best percentage change in the sum of target-lesion diameters", loc="left")
-        _response_legend(ax, bars["CBOR"].to_list(), extra=[marker] if clipped else [])
+        _response_legend(ax, bars["CBOR"], extra=[marker] if clipped else [])
         fig.text(0.01, 0.01, f"{n_without} EFFFL subject(s) without a post-baseline SDIAM (before PD / new therapy) not shown.",
                  fontsize=7, ha="left", va="bottom")
         fig.subplots_adjust(bottom=0.14)
@@ -211,32 +215,37 @@ def swimmer_figure(lanes: pl.DataFrame) -> Figure:
     on treatment, thin line to death or last known alive/DCO, markers for the first
     response, PD and death, and an arrow when the subject is on study at DCO."""
     n = lanes.height
-    y = list(range(n))[::-1]
+    lanes = lanes.with_columns((n - 1 - pl.int_range(n)).alias("Y"))  # the first lane at the top
+    y = lanes["Y"].to_list()
+
+    def at(column: str, keep: pl.Expr) -> tuple[list, list]:
+        rows = lanes.filter(keep)
+        return rows[column].to_list(), rows["Y"].to_list()
+
     with _style():
         fig = Figure(figsize=(9, min(max(3.0, 0.22 * n + 1.5), 60.0)), dpi=100)
         ax = fig.add_subplot()
         ax.set_label("swimmer")
-        ax.barh(y, lanes["TRT_WK"].to_list(), color=_colours(lanes["CBOR"].to_list()), height=0.7)
+        ax.barh(y, lanes["TRT_WK"].to_list(), color=_colours(lanes["CBOR"]), height=0.7)
         ax.hlines(y, lanes["TRT_WK"].to_list(), lanes["END_WK"].to_list(), color="#555555", linewidth=0.8)
-        markers = (("RESP_WK", "o", "#1b7837", "first response (confirmed)"), ("PD_WK", "s", "#b2182b", "PD"),
-                   ("DTH_WK", "X", "black", "death"))
+        markers = (("RESP_WK", pl.col("RESP_WK").is_not_null(), "o", "#1b7837", "first response (confirmed)"),
+                   ("PD_WK", pl.col("PD_WK").is_not_null(), "s", "#b2182b", "PD"),
+                   ("DTH_WK", pl.col("DTH_WK").is_not_null(), "X", "black", "death"),
+                   ("END_WK", pl.col("ONGOING"), ">", "#555555", "on study at DCO"))
         handles = []
-        for col, marker, colour, label in markers:
-            keep = [(v, yy) for v, yy in zip(lanes[col].to_list(), y) if v is not None]
-            ax.plot([v for v, _ in keep], [yy for _, yy in keep], linestyle="none", marker=marker, color=colour,
-                    markersize=5, label=label)
+        for column, keep, marker, colour, label in markers:
+            ax.plot(*at(column, keep), linestyle="none", marker=marker, color=colour, markersize=5, label=label)
             handles.append(Line2D([], [], linestyle="none", marker=marker, color=colour, label=label))
-        ongoing = [(v, yy) for v, yy, on in zip(lanes["END_WK"].to_list(), y, lanes["ONGOING"].to_list()) if on]
-        ax.plot([v for v, _ in ongoing], [yy for _, yy in ongoing], linestyle="none", marker=">", color="#555555",
-                markersize=5, label="on study at DCO")
-        handles.append(Line2D([], [], linestyle="none", marker=">", color="#555555", label="on study at DCO"))
-        ax.set_yticks(y)
-        ax.set_yticklabels(lanes["SUBJID"].to_list(), fontsize=6)
+        if n <= MAX_LABELLED_LANES:
+            ax.set_yticks(y)
+            ax.set_yticklabels(lanes["SUBJID"].to_list(), fontsize=6)
+        else:
+            ax.set_yticks([])
         ax.set_ylim(-1, n)
-        ax.set_xlim(0, max([1.0, *lanes["END_WK"].to_list()]) * 1.05)
+        ax.set_xlim(0, max(1.0, lanes["END_WK"].max() or 0.0) * 1.05)
         ax.set_xlabel("Weeks since first dose (bar: on treatment; line: follow-up)")
         ax.set_title("Time on treatment and follow-up (SAFFL)", loc="left")
-        _response_legend(ax, lanes["CBOR"].to_list(), extra=handles, outside=True)
+        _response_legend(ax, lanes["CBOR"], extra=handles, outside=True)
         fig.subplots_adjust(left=0.08, right=0.74, top=0.95, bottom=0.08)
     return fig
 
@@ -251,16 +260,14 @@ def spider_figure(points: pl.DataFrame, *, reference_pct) -> Figure:
         fig = Figure(figsize=(8, 4.8), dpi=100)
         ax = fig.add_subplot()
         ax.set_label("spider")
-        lines = LineCollection(segments, colors=_colours(paths["CBOR"].to_list()), linewidths=1.2, label="subjects")
+        lines = LineCollection(segments, colors=_colours(paths["CBOR"]), linewidths=1.2, label="subjects")
         ax.add_collection(lines)
-        ax.scatter(points["WEEK"].to_list(), points["PCHG"].to_list(), s=6, c=_colours(points["CBOR"].to_list()), zorder=3)
+        ax.scatter(points["WEEK"].to_list(), points["PCHG"].to_list(), s=6, c=_colours(points["CBOR"]), zorder=3)
         _reference_lines(ax, reference_pct)
-        weeks = points["WEEK"].to_list() or [1.0]
-        values = points["PCHG"].to_list() or [0.0]
-        ax.set_xlim(0, max(weeks) * 1.05 + 1)
-        ax.set_ylim(min([-100.0, *values]) - 5, max([40.0, *values]) + 10)
+        ax.set_xlim(0, (points["WEEK"].max() or 1.0) * 1.05 + 1)
+        ax.set_ylim(min(-100.0, points["PCHG"].min() or 0.0) - 5, max(40.0, points["PCHG"].max() or 0.0) + 10)
         ax.set_xlabel("Weeks since first dose (ADY / 7)")
         ax.set_ylabel("% change from baseline in SDIAM")
         ax.set_title("Change in tumour burden over time (EFFFL, up to first PD)", loc="left")
-        _response_legend(ax, paths["CBOR"].to_list())
+        _response_legend(ax, paths["CBOR"])
     return fig
