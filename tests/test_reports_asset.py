@@ -36,6 +36,13 @@ def test_report_asset_writes_run_and_latest_reports_with_metadata(loaded, tmp_pa
     for stem in ("km_pfs_efffl", "waterfall"):
         assert meta[stem].value.startswith(f"![{stem}](data:image/png;base64,iVBORw0KGgo")
         assert meta[f"{stem}_png"].value == str(warehouse.reports_dir / result.run_id / f"{stem}.png")
+    # a second run gets its own folder and becomes latest; the first run's report stays
+    again = dg.materialize([analysis_report], resources=build_resources(tmp_path))
+    assert again.success and again.run_id != result.run_id
+    second = warehouse.reports_dir / again.run_id / "report.html"
+    assert latest.read_bytes() == second.read_bytes() and f"Dagster run {again.run_id}" in second.read_text(encoding="utf-8")
+    assert run_report.exists() and sorted(p.name for p in warehouse.reports_dir.iterdir()) == sorted(
+        [result.run_id, again.run_id, "latest"])
 
 
 def test_nightly_load_writes_a_report_with_the_sections_it_can_fill(loaded):

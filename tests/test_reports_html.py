@@ -3,8 +3,10 @@ percentages and "NE" for NULL estimates; missing tables leave a note instead of 
 
 import re
 
+import polars as pl
+
 import tests.report_frames as rf
-from pipeline.reports.build import build_report, populations
+from pipeline.reports.build import build_report, km_panels, populations
 from pipeline.reports.html import SECTIONS, ReportFigure, TableSettings, render_report
 from tests.conftest import query
 
@@ -89,3 +91,13 @@ def test_build_report_writes_figures_and_html_from_the_loaded_warehouse(loaded, 
                                     "count(*) FILTER (SAFFL = 'Y') AS saf FROM adam.adsl").row(0)
     assert populations(adam["adsl"]) == dict(zip(("ITTFL", "EFFFL", "SAFFL"), counts))
     assert f'<td class="l">EFFFL</td><td>{counts[1]}</td>' in html
+
+
+def test_dor_curve_only_with_enough_responders():
+    """endpoints.md §4: the DoR KM curve is drawn only with >= 5 (confirmed) responders."""
+    curve = rf.km_curve()
+    tables = {"ep_km_curve": pl.concat([curve, curve.with_columns(pl.lit("DOR").alias("ENDPOINT"))]),
+              "ep_at_risk": rf.at_risk()}
+    for n, drawn in ((4, [("PFS", "EFFFL")]), (5, [("PFS", "EFFFL"), ("DOR", "EFFFL")])):
+        tables["ep_tte"] = pl.concat([rf.tte(), rf.tte().head(1).with_columns(pl.lit("DOR").alias("ENDPOINT"), pl.lit(n, pl.Int64).alias("N"))])
+        assert km_panels(tables, {"DOR": 5}) == drawn
