@@ -45,3 +45,8 @@ def data_cutoff(path=None) -> date:
 def endpoints(path=None) -> dict[str, Any]:
     """Design values and statistical settings of the endpoint summaries (endpoints.md)."""
     return trial_config(path)["endpoints"]
+
+
+def reports(path=None) -> dict[str, Any]:
+    """Display settings of the figures and the HTML analysis report (endpoints.md §4)."""
+    return trial_config(path)["reports"]

@@ -10,6 +10,7 @@ import dagster as dg
 from assets.adam import adam_datasets
 from assets.endpoints import endpoint_tables
 from assets.publish import QA_ASSETS, published_warehouse
+from assets.reports import analysis_report
 from assets.raw import raw_export, raw_form_assets
 from assets.sdtm import sdtm_assets
 from assets.sdtm_checks import sdtm_contract_checks
@@ -23,7 +24,7 @@ def build_definitions(home=None, export_path=None) -> dg.Definitions:
     return dg.Definitions(
         assets=[
             raw_export, *raw_form_assets, *stg_form_assets, *QA_ASSETS, *sdtm_assets, adam_datasets, endpoint_tables, sdtm_exports,
-            published_warehouse,
+            analysis_report, published_warehouse,
         ],
         asset_checks=[*sdtm_contract_checks],
         jobs=[nightly_load],

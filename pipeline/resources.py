@@ -58,7 +58,8 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @property
     def reports_dir(self) -> Path:
-        """Reports for people: Data Docs (``qa/``), query listings (``queries/``)."""
+        """Reports for people: Data Docs (``qa/``), query listings (``queries/``), the analysis
+        report (``<run_id>/`` per run and ``latest/``, the last successful one)."""
         return self.root / "reports"
 
     @property
