@@ -2,8 +2,8 @@
 
 It reads the endpoint tables of schema ``endpoints`` (endpoints.md §5) and the ADaM datasets
 the subject-level figures need from the working warehouse, writes the figures (PNG + SVG)
-and ``report.html`` to ``warehouse/reports/<run_id>/`` and refreshes
-``warehouse/reports/latest/``. Tables that do not exist (an external SDTM without RS, or a
+and ``report.html`` to ``warehouse/reports/analysis/<run_id>/`` and refreshes
+``warehouse/reports/analysis/latest/``. Tables that do not exist (an external SDTM without RS, or a
 graph without the endpoint assets) only drop their sections, so the asset never fails a
 nightly load for a missing input. The Dagster UI shows the report path, the ORR rows and the
 KM and waterfall figures (base64 PNG in Markdown, which the UI's sanitiser allows for images).
@@ -60,7 +60,7 @@ def _image_md(title: str, png: bytes) -> dg.MetadataValue:
     kinds={"html", "duckdb"},
 )
 def analysis_report(context: dg.AssetExecutionContext, duckdb: DuckDBResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """warehouse/reports/<run_id>/report.html with the KM, waterfall, swimmer and spider figures."""
+    """warehouse/reports/analysis/<run_id>/report.html with the KM, waterfall, swimmer and spider figures."""
     with duckdb.get_connection() as con:
         existing = set(con.execute(
             "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema IN ('endpoints', 'adam')"
@@ -68,10 +68,10 @@ def analysis_report(context: dg.AssetExecutionContext, duckdb: DuckDBResource, w
         tables = {name: read_table(con, f"endpoints.{name}") for schema, name in sorted(existing)
                   if schema == "endpoints" and name.startswith("ep_")}
         adam = {name: read_table(con, f"adam.{name}") for name in ADAM_INPUTS if ("adam", name) in existing}
-    run_dir = warehouse.reports_dir / context.run.run_id
+    run_dir = warehouse.analysis_reports_dir / context.run.run_id
     output = build_report(tables, adam, run_dir,
                           subtitle=f"Data cut-off {config.data_cutoff().isoformat()}; Dagster run {context.run.run_id}.")
-    latest = refresh_latest(run_dir, warehouse.reports_dir / "latest")
+    latest = refresh_latest(run_dir, warehouse.analysis_reports_dir / "latest")
     metadata: dict[str, object] = {
         "report": dg.MetadataValue.path(str(output.html)),
         "latest": dg.MetadataValue.path(str(latest / output.html.name)),

@@ -20,8 +20,7 @@ from assets.sdtm import sdtm_assets
 from assets.sdtm_checks import domain_asset_keys
 from pipeline import config
 from pipeline.resources import WarehouseResource
-from pipeline.sdtm_export import ExportContext, export_domains
-from pipeline.warehouse_io import read_table
+from pipeline.sdtm_export import ExportContext, export_tables
 
 DOMAIN_KEYS = domain_asset_keys(sdtm_assets)
 
@@ -42,20 +41,20 @@ def creation_datetime(warehouse: WarehouseResource) -> str:
     key=["sdtm", "exports"],
     group_name="sdtm",
     deps=DOMAIN_KEYS,
-    kinds={"python", "pandas"},
+    kinds={"python", "duckdb"},
     description="Every SDTM domain as SAS XPT v5 and CDISC Dataset-JSON 1.1 in <warehouse>/exports/sdtm/.",
 )
 def sdtm_exports(warehouse: WarehouseResource, duckdb: DuckDBResource) -> dg.MaterializeResult:
     names = [k.path[-1] for k in DOMAIN_KEYS]
-    with duckdb.get_connection() as con:
-        frames = {name: read_table(con, f"sdtm.{name}") for name in names}
     ctx = ExportContext(studyid=config.trial()["studyid"], creation_datetime=creation_datetime(warehouse))
-    files = export_domains(frames, export_dir(warehouse), ctx)
+    with duckdb.get_connection() as con:
+        rows = export_tables(con, {name: f"sdtm.{name}" for name in names}, export_dir(warehouse), ctx)
+    files = sorted(export_dir(warehouse).iterdir())
     listing = [{"file": p.name, "bytes": p.stat().st_size} for p in files]
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(export_dir(warehouse))),
-            "domains": dg.MetadataValue.json({n.upper(): frames[n].height for n in names}),
+            "domains": dg.MetadataValue.json({n.upper(): rows[n] for n in names}),
             "files": dg.MetadataValue.md(markdown_table(["file", "bytes"], ((f["file"], f["bytes"]) for f in listing))),
             "file_list": dg.MetadataValue.json(listing),
             "dataset_json_creation": ctx.creation_datetime,

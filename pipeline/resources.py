@@ -58,9 +58,14 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @property
     def reports_dir(self) -> Path:
-        """Reports for people: Data Docs (``qa/``), query listings (``queries/``), the analysis
-        report (``<run_id>/`` per run and ``latest/``, the last successful one)."""
+        """Reports for people: Data Docs (``qa/``), query listings (``queries/``), analysis
+        reports (``analysis/``)."""
         return self.root / "reports"
+
+    @property
+    def analysis_reports_dir(self) -> Path:
+        """The analysis report: ``<run_id>/`` per run and ``latest/`` (the last successful one)."""
+        return self.reports_dir / "analysis"
 
     @property
     def default_export_dir(self) -> Path:

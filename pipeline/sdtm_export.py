@@ -1,8 +1,8 @@
-"""SDTM domain tables as submission files: SAS XPT v5 (pyreadstat) and CDISC Dataset-JSON 1.1.
+"""SDTM domain tables as submission files: SAS XPT v5 and CDISC Dataset-JSON 1.1.
 
-``export_domains`` writes ``<name>.xpt`` and ``<name>.json`` for every domain frame into a
-temporary sibling folder, then swaps it into place (``exports/sdtm``): a failed export leaves
-the previous set untouched, never half of a new one.
+``export_tables`` writes ``<name>.xpt`` and ``<name>.json`` for every domain table of a DuckDB
+connection into a temporary sibling folder, then swaps it into place (``exports/sdtm``): a
+failed export leaves the previous set untouched, never half of a new one.
 
 What goes in a file: the table's columns in table order minus lineage (``SRC_*``); variable
 labels and the dataset label from the domain's Pandera model (``schemas.sdtm``; a column the
@@ -11,14 +11,14 @@ Char as text (dates are already ISO 8601 text in SDTM; a DATE/TIMESTAMP column i
 ISO text), Num as numeric. XPT v5 limits are checked before writing (name 8, label 40,
 character value 200 bytes) and break the export with a message naming the variable.
 
-pandas is used only here, at the pyreadstat edge: SDTM tables are small (one trial), so the
-copy costs nothing; everything upstream stays polars/Arrow.
+Both files are streamed in Arrow batches straight from DuckDB (``pipeline.xpt`` for XPT,
+DuckDB's ``json_array`` for the rows of Dataset-JSON), so a 10-million-record LB costs one
+batch of memory; the tests read every XPT back with pyreadstat.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 from dataclasses import dataclass
@@ -26,6 +26,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipeline.xpt import XptVariable, XptWriter
 from schemas.sdtm import SDTM_MODELS, dataset_label, variable_labels
 
 DATASET_JSON_VERSION = "1.1.0"
@@ -34,6 +35,8 @@ XPT_LABEL_MAX = 40
 XPT_CHAR_MAX = 200
 LINEAGE_PREFIX = "SRC_"
 LINEAGE_COLUMNS = {"LOAD_TS", "LASTMOD"}
+#: rows per Arrow batch: bounds memory whatever the table size
+BATCH_ROWS = 100_000
 
 
 class ExportError(ValueError):
@@ -57,27 +60,6 @@ def is_lineage(column: str) -> bool:
     return column.startswith(LINEAGE_PREFIX) or column in LINEAGE_COLUMNS
 
 
-def prepare(frame: pl.DataFrame) -> pl.DataFrame:
-    """The exported view: lineage dropped, dates/times as ISO text, null-typed columns as text."""
-    keep = [c for c in frame.columns if not is_lineage(c)]
-    out = frame.select(keep)
-    casts = []
-    for name, dtype in out.schema.items():
-        if dtype == pl.Date:
-            casts.append(pl.col(name).dt.strftime("%Y-%m-%d"))
-        elif isinstance(dtype, pl.Datetime):
-            casts.append(pl.col(name).dt.strftime("%Y-%m-%dT%H:%M:%S"))
-        elif dtype == pl.Time:
-            casts.append(pl.col(name).dt.strftime("%H:%M:%S"))
-        elif dtype == pl.Null or dtype == pl.Categorical or isinstance(dtype, pl.Enum):
-            casts.append(pl.col(name).cast(pl.Utf8))
-        elif dtype == pl.Boolean:
-            casts.append(pl.col(name).cast(pl.Utf8).str.to_uppercase())
-        elif dtype == pl.Decimal or isinstance(dtype, pl.Decimal):
-            casts.append(pl.col(name).cast(pl.Float64))
-    return out.with_columns(casts) if casts else out
-
-
 def labels_for(name: str, columns: list[str]) -> tuple[str, list[str]]:
     """(dataset label, variable labels in column order) from the domain's model."""
     model = SDTM_MODELS.get(name)
@@ -87,68 +69,87 @@ def labels_for(name: str, columns: list[str]) -> tuple[str, list[str]]:
     return dataset_label(model), [known.get(c, c) for c in columns]
 
 
-def _char_length(series: pl.Series) -> int:
-    lengths = series.drop_nulls().str.len_bytes()
-    return max(int(lengths.max() or 0), 1) if lengths.len() else 1
+INTEGER_TYPES = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"}
+FLOAT_TYPES = {"FLOAT", "DOUBLE", "REAL"}
 
 
-def _check_xpt(domain: str, frame: pl.DataFrame, dslabel: str, labels: list[str]) -> None:
+@dataclass(frozen=True)
+class ExportColumn:
+    """One exported variable: its name, SQL expression (as exported), kind and JSON type."""
+
+    name: str
+    sql: str
+    numeric: bool
+    json_type: str
+
+
+def export_columns(con, table: str) -> list[ExportColumn]:
+    """The exported view of ``table``: lineage dropped; dates / times as ISO text; Boolean as
+    TRUE/FALSE text; DECIMAL as double; all-null columns as text. Any other type breaks the
+    export with a message naming the column."""
+    out = []
+    for name, dtype in con.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {table})").fetchall():
+        if is_lineage(name):
+            continue
+        q = f'"{name}"'
+        base = dtype.split("(")[0].upper()
+        if base in INTEGER_TYPES:
+            out.append(ExportColumn(name, q, True, "integer"))
+        elif base in FLOAT_TYPES or base == "DECIMAL":
+            out.append(ExportColumn(name, f"CASE WHEN isfinite({q}::DOUBLE) THEN {q}::DOUBLE END", True, "double"))
+        elif base == "DATE":
+            out.append(ExportColumn(name, f"strftime({q}, '%Y-%m-%d')", False, "date"))
+        elif base.startswith("TIMESTAMP"):
+            out.append(ExportColumn(name, f"strftime({q}, '%Y-%m-%dT%H:%M:%S')", False, "datetime"))
+        elif base == "TIME":
+            out.append(ExportColumn(name, f"CAST({q} AS VARCHAR)", False, "time"))
+        elif base == "BOOLEAN":
+            out.append(ExportColumn(name, f"upper(CAST({q} AS VARCHAR))", False, "string"))
+        elif base in ("VARCHAR", '"NULL"', "NULL"):
+            out.append(ExportColumn(name, f"CAST({q} AS VARCHAR)", False,
+                                    "datetime" if name.endswith("DTC") else "string"))
+        else:
+            raise ExportError(f"{table}.{name}: type {dtype} is neither Char nor Num")
+    return out
+
+
+def char_lengths(con, table: str, columns: list[ExportColumn]) -> dict[str, int]:
+    """Longest value in bytes per character column (at least 1): the XPT / JSON length."""
+    chars = [c for c in columns if not c.numeric]
+    if not chars:
+        return {}
+    row = con.execute("SELECT " + ", ".join(f"max(strlen({c.sql}))" for c in chars) + f" FROM {table}").fetchone()
+    return {c.name: max(int(n or 0), 1) for c, n in zip(chars, row)}
+
+
+def check_xpt(domain: str, columns: list[ExportColumn], lengths: dict[str, int], dslabel: str, labels: list[str]) -> None:
+    """XPT v5 limits, checked before a byte is written: names, labels, character lengths."""
     if len(domain) > XPT_NAME_MAX:
         raise ExportError(f"{domain}: dataset name longer than {XPT_NAME_MAX} characters")
     if len(dslabel) > XPT_LABEL_MAX:
         raise ExportError(f"{domain}: dataset label longer than {XPT_LABEL_MAX}: {dslabel!r}")
-    for column, label in zip(frame.columns, labels):
-        if len(column) > XPT_NAME_MAX or column != column.upper() or not column.isascii():
-            raise ExportError(f"{domain}.{column}: XPT v5 names are upper-case ASCII, <= {XPT_NAME_MAX} characters")
+    for column, label in zip(columns, labels):
+        name = column.name
+        if len(name) > XPT_NAME_MAX or name != name.upper() or not name.isascii():
+            raise ExportError(f"{domain}.{name}: XPT v5 names are upper-case ASCII, <= {XPT_NAME_MAX} characters")
         if len(label) > XPT_LABEL_MAX:
-            raise ExportError(f"{domain}.{column}: label longer than {XPT_LABEL_MAX}: {label!r}")
-        if frame.schema[column] == pl.Utf8 and _char_length(frame[column]) > XPT_CHAR_MAX:
-            raise ExportError(f"{domain}.{column}: a value is longer than {XPT_CHAR_MAX} bytes (split it into SUPP--)")
-        if frame.schema[column] != pl.Utf8 and not frame.schema[column].is_numeric():
-            raise ExportError(f"{domain}.{column}: type {frame.schema[column]} is neither Char nor Num")
+            raise ExportError(f"{domain}.{name}: label longer than {XPT_LABEL_MAX}: {label!r}")
+        if not column.numeric and lengths[name] > XPT_CHAR_MAX:
+            raise ExportError(f"{domain}.{name}: a value is longer than {XPT_CHAR_MAX} bytes (split it into SUPP--)")
 
 
-def write_xpt(path: Path, domain: str, frame: pl.DataFrame, dslabel: str, labels: list[str]) -> None:
-    import pyreadstat
-
-    _check_xpt(domain, frame, dslabel, labels)
-    pdf = frame.with_columns(pl.col(c).cast(pl.Float64) for c, t in frame.schema.items() if t.is_numeric()).to_pandas()
-    for column, dtype in frame.schema.items():
-        if dtype == pl.Utf8:  # all-null text columns must stay text, not become numeric
-            pdf[column] = pdf[column].astype(object).where(pdf[column].notna(), "")
-    pyreadstat.write_xport(
-        pdf, str(path), file_format_version=5, table_name=domain, file_label=dslabel, column_labels=labels
-    )
-
-
-def _json_type(column: str, dtype: pl.DataType) -> str:
-    if dtype.is_integer():
-        return "integer"
-    if dtype.is_float():
-        return "double"
-    if column.endswith("DTC"):
-        return "datetime"
-    return "string"
-
-
-def _json_value(value):
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
-        return None
-    return value
-
-
-def dataset_json(domain: str, frame: pl.DataFrame, dslabel: str, labels: list[str], ctx: ExportContext,
-                 keys: tuple[str, ...] = ()) -> dict:
-    columns = []
-    for column, label in zip(frame.columns, labels):
-        dtype = frame.schema[column]
-        entry = {"itemOID": f"IT.{domain}.{column}", "name": column, "label": label,
-                 "dataType": _json_type(column, dtype)}
-        if dtype == pl.Utf8:
-            entry["length"] = _char_length(frame[column])
-        if column in keys:
-            entry["keySequence"] = keys.index(column) + 1
-        columns.append(entry)
+def dataset_json_header(domain: str, columns: list[ExportColumn], lengths: dict[str, int], dslabel: str,
+                        labels: list[str], ctx: ExportContext, records: int, keys: tuple[str, ...] = ()) -> dict:
+    """Dataset-JSON 1.1 without ``rows`` (written after it, streamed)."""
+    items = []
+    for column, label in zip(columns, labels):
+        entry = {"itemOID": f"IT.{domain}.{column.name}", "name": column.name, "label": label,
+                 "dataType": column.json_type}
+        if not column.numeric:
+            entry["length"] = lengths[column.name]
+        if column.name in keys:
+            entry["keySequence"] = keys.index(column.name) + 1
+        items.append(entry)
     return {
         "datasetJSONCreationDateTime": ctx.creation_datetime,
         "datasetJSONVersion": DATASET_JSON_VERSION,
@@ -159,11 +160,10 @@ def dataset_json(domain: str, frame: pl.DataFrame, dslabel: str, labels: list[st
         "studyOID": ctx.studyid,
         "metaDataVersionOID": ctx.metadata_version_oid,
         "itemGroupOID": f"IG.{domain}",
-        "records": frame.height,
+        "records": records,
         "name": domain,
         "label": dslabel,
-        "columns": columns,
-        "rows": [[_json_value(v) for v in row] for row in frame.iter_rows()],
+        "columns": items,
     }
 
 
@@ -172,22 +172,50 @@ def _keys(name: str) -> tuple[str, ...]:
     return tuple(getattr(model, "_KEY", ())) if model is not None else ()
 
 
-def export_domains(frames: dict[str, pl.DataFrame], out_dir: Path, ctx: ExportContext) -> list[Path]:
-    """Write every domain as XPT v5 and Dataset-JSON 1.1 into ``out_dir``, replacing it as a whole."""
+def write_domain(con, name: str, table: str, out_dir: Path, ctx: ExportContext, batch_rows: int = BATCH_ROWS) -> int:
+    """``<name>.xpt`` and ``<name>.json`` of one table, streamed in batches; returns its rows.
+
+    XPT rows come from DuckDB as Arrow batches into :class:`pipeline.xpt.XptWriter`; Dataset-JSON
+    rows are serialised by DuckDB (``json_array``) a batch at a time. Memory is one batch.
+    """
+    domain = name.upper()
+    columns = export_columns(con, table)
+    dslabel, labels = labels_for(name, [c.name for c in columns])
+    lengths = char_lengths(con, table, columns)
+    check_xpt(domain, columns, lengths, dslabel, labels)
+    records = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    select = ", ".join(f'{c.sql} AS "{c.name}"' for c in columns)
+    variables = [XptVariable(c.name, label, c.numeric, 8 if c.numeric else lengths[c.name]) for c, label in zip(columns, labels)]
+    with XptWriter(out_dir / f"{name}.xpt", domain, dslabel, variables) as xpt:
+        for batch in con.execute(f"SELECT {select} FROM {table}").to_arrow_reader(batch_rows):
+            xpt.write_batch(batch)
+    header = dataset_json_header(domain, columns, lengths, dslabel, labels, ctx, records, _keys(name))
+    with open(out_dir / f"{name}.json", "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(header, ensure_ascii=False)[:-1] + ', "rows": [')
+        rows = con.execute(f"SELECT CAST(json_array({', '.join(c.sql for c in columns)}) AS VARCHAR) FROM {table}")
+        first = True
+        for batch in rows.to_arrow_reader(batch_rows):
+            text = ", ".join(batch.column(0).to_pylist())
+            if text:
+                fh.write(text if first else ", " + text)
+                first = False
+        fh.write("]}")
+    return records
+
+
+def export_tables(con, tables: dict[str, str], out_dir: Path, ctx: ExportContext) -> dict[str, int]:
+    """Write every table (``{name: qualified table}``) as XPT v5 and Dataset-JSON 1.1 into
+    ``out_dir``, replacing it as a whole; returns rows per name."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_dir.with_name(f".{out_dir.name}.{os.getpid()}.tmp")
     old = out_dir.with_name(f".{out_dir.name}.{os.getpid()}.old")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
+    rows: dict[str, int] = {}
     try:
-        for name in sorted(frames):
-            domain = name.upper()
-            frame = prepare(frames[name])
-            dslabel, labels = labels_for(name, frame.columns)
-            write_xpt(tmp / f"{name}.xpt", domain, frame, dslabel, labels)
-            doc = dataset_json(domain, frame, dslabel, labels, ctx, _keys(name))
-            (tmp / f"{name}.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+        for name in sorted(tables):
+            rows[name] = write_domain(con, name, tables[name], tmp, ctx)
         shutil.rmtree(old, ignore_errors=True)
         if out_dir.exists():
             os.replace(out_dir, old)
@@ -198,4 +226,17 @@ def export_domains(frames: dict[str, pl.DataFrame], out_dir: Path, ctx: ExportCo
             os.replace(old, out_dir)
         raise
     shutil.rmtree(old, ignore_errors=True)
-    return sorted(out_dir.iterdir())
+    return rows
+
+
+def export_domains(frames: dict[str, pl.DataFrame], out_dir: Path, ctx: ExportContext) -> dict[str, int]:
+    """:func:`export_tables` for in-memory polars frames (tests, small deliveries)."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        for name, frame in frames.items():
+            con.register(f"_export_{name}", frame.to_arrow())
+        return export_tables(con, {name: f"_export_{name}" for name in frames}, out_dir, ctx)
+    finally:
+        con.close()

@@ -24,10 +24,10 @@ def test_report_asset_writes_run_and_latest_reports_with_metadata(loaded, tmp_pa
         con.close()
     result = dg.materialize([analysis_report], resources=build_resources(tmp_path))
     assert result.success
-    run_report = warehouse.reports_dir / result.run_id / "report.html"
-    latest = warehouse.reports_dir / "latest" / "report.html"
+    run_report = warehouse.analysis_reports_dir / result.run_id / "report.html"
+    latest = warehouse.analysis_reports_dir / "latest" / "report.html"
     assert run_report.exists() and latest.read_bytes() == run_report.read_bytes()
-    assert sorted(p.name for p in (warehouse.reports_dir / "latest").glob("*.svg")) == [
+    assert sorted(p.name for p in (warehouse.analysis_reports_dir / "latest").glob("*.svg")) == [
         "km_pfs_efffl.svg", "spider.svg", "swimmer.svg", "waterfall.svg"]
     meta = result.asset_materializations_for_node("reports__analysis_report")[0].metadata
     assert meta["report"].value == str(run_report)
@@ -35,20 +35,20 @@ def test_report_asset_writes_run_and_latest_reports_with_metadata(loaded, tmp_pa
     assert "| ORR | EFFFL | 28 | 8 (28.6%) | 13.2–48.7% |" in meta["orr"].value
     for stem in ("km_pfs_efffl", "waterfall"):
         assert meta[stem].value.startswith(f"![{stem}](data:image/png;base64,iVBORw0KGgo")
-        assert meta[f"{stem}_png"].value == str(warehouse.reports_dir / result.run_id / f"{stem}.png")
+        assert meta[f"{stem}_png"].value == str(warehouse.analysis_reports_dir / result.run_id / f"{stem}.png")
     # a second run gets its own folder and becomes latest; the first run's report stays
     again = dg.materialize([analysis_report], resources=build_resources(tmp_path))
     assert again.success and again.run_id != result.run_id
-    second = warehouse.reports_dir / again.run_id / "report.html"
+    second = warehouse.analysis_reports_dir / again.run_id / "report.html"
     assert latest.read_bytes() == second.read_bytes() and f"Dagster run {again.run_id}" in second.read_text(encoding="utf-8")
-    assert run_report.exists() and sorted(p.name for p in warehouse.reports_dir.iterdir()) == sorted(
+    assert run_report.exists() and sorted(p.name for p in warehouse.analysis_reports_dir.iterdir()) == sorted(
         [result.run_id, again.run_id, "latest"])
 
 
 def test_nightly_load_writes_a_report_with_the_sections_it_can_fill(loaded):
     """The load of the ``loaded`` fixture ran the asset: its report exists for the run and as
     ``latest``, with the subject-level figures from ADaM whatever endpoint tables exist."""
-    reports = loaded["clean"].parent / "reports"
+    reports = loaded["clean"].parent / "reports" / "analysis"
     html = (reports / "latest" / "report.html").read_text(encoding="utf-8")
     runs = [p for p in reports.iterdir() if p.name != "latest"]
     assert len(runs) == 1 and (runs[0] / "report.html").read_text(encoding="utf-8") == html
