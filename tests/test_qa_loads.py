@@ -25,10 +25,10 @@ from pipeline.qa.queries import NOT_FOR_SITE, QUERY_COLUMNS, listing_paths
 from pipeline.synthetic import generate
 from pipeline.synthetic.cross_defects import CROSS_CLASSES
 from pipeline.validation.rules import RULES
+from tests.browser import needs_chromium, opened
 from tests.conftest import SEED, SUBJECTS, load, query
 
 XT_RULES = sorted(r for r in RULES if r.startswith("XT"))
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 def _manifest(export: Path) -> list[dict]:
@@ -193,31 +193,17 @@ def test_data_docs_need_no_network(qa_run):
     assert "XT04_study_drug_administration_dated_after_death" in index
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Chromium not installed at /usr/bin/chromium "
-                    "(apt-get install -y chromium; see README, For QA)")
+@needs_chromium
 def test_data_docs_index_renders_styled_in_headless_chromium(qa_run):
-    from playwright.sync_api import sync_playwright
-
     index = qa_run["warehouse"].reports_dir / "qa" / "index.html"
-    args = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=args)
-        try:
-            page = browser.new_page()
-            requested = []
-            page.on("request", lambda r: requested.append(r.url))
-            page.goto(index.as_uri())
-            page.wait_for_load_state("load")
-            style = page.evaluate("""() => {
-                const nav = getComputedStyle(document.querySelector('nav.navbar'));
-                return {nav: nav.display, navPadTop: nav.paddingTop, table: typeof jQuery.fn.bootstrapTable,
-                        tabs: getComputedStyle(document.querySelector('.nav-tabs')).borderBottom,
-                        rows: document.querySelectorAll('table tbody tr').length,
-                        icons: document.fonts.check('900 16px "Font Awesome 6 Free"')};
-            }""")
-        finally:
-            browser.close()
+    with opened(index) as (page, requested):
+        style = page.evaluate("""() => {
+            const nav = getComputedStyle(document.querySelector('nav.navbar'));
+            return {nav: nav.display, navPadTop: nav.paddingTop, table: typeof jQuery.fn.bootstrapTable,
+                    tabs: getComputedStyle(document.querySelector('.nav-tabs')).borderBottom,
+                    rows: document.querySelectorAll('table tbody tr').length,
+                    icons: document.fonts.check('900 16px "Font Awesome 6 Free"')};
+        }""")
     # Bootstrap 4: .navbar is a flex box with 0.5rem padding; .nav-tabs has a 1px #dee2e6 bottom border
     assert style["nav"] == "flex" and style["navPadTop"] == "8px"
     assert style["tabs"] == "1px solid rgb(222, 226, 230)"

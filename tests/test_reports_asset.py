@@ -10,6 +10,7 @@ import tests.report_frames as rf
 from assets.reports import analysis_report
 from pipeline.resources import WarehouseResource, build_resources
 from pipeline.warehouse_io import write_table
+from tests.browser import needs_chromium
 
 
 def test_report_asset_writes_run_and_latest_reports_with_metadata(loaded, tmp_path):
@@ -56,3 +57,26 @@ def test_nightly_load_writes_a_report_with_the_sections_it_can_fill(loaded):
         assert (reports / "latest" / f"{stem}.png").exists()
     assert html.count('src="data:image/png;base64,') >= 3
     assert '<h2 id="safety">Safety</h2>' in html and "http://" not in html
+
+
+@needs_chromium
+def test_report_opens_in_a_browser_with_its_tables_and_figures(loaded):
+    """The analysis report of the nightly load, opened in headless Chromium from disk: every
+    figure decodes (KM for PFS and OS, waterfall, swimmer, spider), the efficacy, safety, lab and
+    exposure tables are there, and the page asks for nothing beyond its own file."""
+    from tests.browser import opened
+
+    report = loaded["clean"].parent / "reports" / "analysis" / "latest" / "report.html"
+    with opened(report) as (page, requested):
+        seen = page.evaluate("""() => ({
+            images: [...document.images].map(i => [i.alt, i.naturalWidth > 0]),
+            headings: [...document.querySelectorAll('h2')].map(h => h.id),
+            tables: document.querySelectorAll('table').length,
+        })""")
+    drawn = {alt for alt, ok in seen["images"] if ok}
+    assert len(drawn) == len(seen["images"]) >= 5
+    for kind in ("Kaplan", "Waterfall", "Swimmer", "Spider"):
+        assert any(kind.lower() in alt.lower() for alt in drawn), kind
+    assert {"efficacy", "safety"} <= set(seen["headings"])
+    assert seen["tables"] >= 8
+    assert [u for u in requested if not u.startswith(("file://", "data:"))] == []
