@@ -40,3 +40,8 @@ def generator(path=None) -> dict[str, Any]:
 
 def data_cutoff(path=None) -> date:
     return date.fromisoformat(trial(path)["data_cutoff"])
+
+
+def ops(path=None) -> dict[str, Any]:
+    """Nightly operations: schedule, landing folder, retries, data-cut retention, privacy."""
+    return trial_config(path)["ops"]
