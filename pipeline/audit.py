@@ -57,9 +57,16 @@ def check_outcomes(instance: dg.DagsterInstance, run_id: str) -> list[dict]:
     return sorted(out, key=lambda c: (c["asset"], c["check"]))
 
 
+def root_cause(error) -> str:
+    """The user's error inside Dagster's wrapping: the message a data manager can act on."""
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip().splitlines()[-1] if error.message.strip() else error.cls_name
+
+
 def failed_steps(instance: dg.DagsterInstance, run_id: str) -> list[dict]:
     events = instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
-    return [{"step": e.step_key, "error": (e.get_dagster_event().event_specific_data.error.message or "").strip()[:500]}
+    return [{"step": e.step_key, "error": root_cause(e.get_dagster_event().event_specific_data.error)[:500]}
             for e in events]
 
 

@@ -64,20 +64,15 @@ def run_load(export: str | None, home: str | None, trigger: str = "cli", log_lev
     return result.success, warehouse, result
 
 
-def _root_cause(error) -> str:
-    """The user's error inside Dagster's wrapping: the message a data manager can act on."""
-    while error.cause is not None:
-        error = error.cause
-    return error.message.strip().splitlines()[-1] if error.message.strip() else error.cls_name
-
-
 def load_summary_text(success: bool, warehouse, result) -> str:
     import duckdb
+
+    from pipeline.audit import root_cause
 
     if not success:
         lines = ["LOAD FAILED: the published warehouse was left as it was."]
         failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-        lines += [f"  {e.step_key}: {_root_cause(e.event_specific_data.error)}" for e in failures]
+        lines += [f"  {e.step_key}: {root_cause(e.event_specific_data.error)}" for e in failures]
         if not failures:
             lines.append("  no step failed: a blocking check stopped the load (see the asset checks in the UI)")
         return "\n".join(lines)

@@ -235,3 +235,30 @@ def test_locked_cut_survives_pruning_and_refuses_overwrite(three_loads, tmp_path
     with pytest.raises(cuts.CutLockedError):
         cuts.save_cut(cuts_dir / f"{third}.duckdb", cuts_dir, cuts.get_cut(cuts_dir, second))
     assert cuts.get_cut(cuts_dir, second).locked
+
+
+def test_failed_run_is_written_to_the_audit_trail_by_the_failure_sensor(tmp_path):
+    import dagster as dg
+
+    from pipeline.definitions import build_definitions
+    from pipeline.sensors import audit_failed_runs
+
+    home = tmp_path / "wh"
+    defs = build_definitions(home=home, export_path=tmp_path / "no_such_export")
+    instance = dg.DagsterInstance.get()
+    result = defs.resolve_job_def("nightly_load").execute_in_process(
+        instance=instance, raise_on_error=False, tags={"trialwh/trigger": "test"})
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_FAILURE)
+    context = dg.build_run_status_sensor_context(
+        sensor_name="audit_failed_runs", dagster_instance=instance, dagster_run=instance.get_run_by_id(result.run_id),
+        dagster_event=failure, resources={"warehouse": defs.resources["warehouse"]},
+    ).for_run_failure()
+    audit_failed_runs(context)
+    audit_failed_runs(context)  # evaluated twice (or also recorded by `trialwh load`): still one line
+    trail = audit.read(home / "state" / "audit.jsonl")
+    assert [(r["run_id"], r["status"], r["published"], r["trigger"]) for r in trail] == [
+        (result.run_id, "FAILURE", False, "test")]
+    assert trail[0]["failed_steps"] == [
+        {"step": "raw__export", "error": f"FileNotFoundError: export not found: {tmp_path / 'no_such_export'}"}]
+    assert not (home / "trial.duckdb").exists() and not (home / "cuts").exists()
