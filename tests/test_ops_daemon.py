@@ -9,9 +9,6 @@ see the export start nothing more. The run's audit line names the sensor as its 
 
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -21,7 +18,7 @@ import yaml
 
 from pipeline import audit
 from pipeline.config import DEFAULT_CONFIG_PATH
-from pipeline.resources import PROJECT_ROOT
+from tests.dagster_processes import WORKSPACE, dagster_tool, make_dagster_home
 
 RUN_TIMEOUT_S = 300
 HELD_BACK = "LB.csv"  # the file still "being copied"
@@ -36,31 +33,19 @@ def _fast_config(path: Path) -> Path:
 
 @pytest.fixture
 def daemon(tmp_path):
-    dagster_home = tmp_path / "dagster_home"
-    dagster_home.mkdir()
-    (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    dagster_home = make_dagster_home(tmp_path / "dagster_home")
     home = tmp_path / "wh"
-    env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "TRIALWH_HOME": str(home),
+    env = {"DAGSTER_HOME": str(dagster_home), "TRIALWH_HOME": str(home),
            "TRIALWH_CONFIG": str(_fast_config(tmp_path / "trial_config.yaml"))}
     # create the instance's SQLite storage before the daemon's processes race to create it
     instance = dg.DagsterInstance.from_config(str(dagster_home))
     instance.get_runs()
     instance.all_instigator_state()
-    log = open(tmp_path / "daemon.log", "wb")
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).with_name("dagster-daemon")), "run", "-w", str(PROJECT_ROOT / "workspace.yaml")],
-        cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
+    log = tmp_path / "daemon.log"
     try:
-        yield {"home": home, "instance": instance, "proc": proc, "log": tmp_path / "daemon.log"}
+        with dagster_tool("dagster-daemon", ["run", "-w", str(WORKSPACE)], env, log) as proc:
+            yield {"home": home, "instance": instance, "proc": proc, "log": log}
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=30)
-        log.close()
         instance.dispose()
 
 

@@ -20,6 +20,7 @@ import pytest
 from pipeline import cuts
 from pipeline.resources import PROJECT_ROOT
 from tests.conftest import load
+from tests.dagster_processes import make_dagster_home
 
 TIMEOUT_S = 300
 
@@ -67,10 +68,7 @@ def warehouse_home(exports, tmp_path_factory):
 
 @pytest.fixture
 def dagster_home(tmp_path):
-    folder = tmp_path / "dagster_home"
-    folder.mkdir()
-    (folder / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    return folder
+    return make_dagster_home(tmp_path / "dagster_home")
 
 
 def test_load_killed_while_staging_leaves_the_warehouse_unchanged(exports, warehouse_home, dagster_home):

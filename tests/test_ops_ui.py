@@ -8,13 +8,10 @@ renders the asset graph page (skipped, saying why, where no Chromium is installe
 """
 
 import json
-import os
 import shutil
-import signal
 import socket
 import struct
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -22,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from pipeline import audit
-from pipeline.resources import PROJECT_ROOT
 from tests.conftest import query
+from tests.dagster_processes import WORKSPACE, dagster_tool, make_dagster_home
 
 TIMEOUT_S = 300
 CHROMIUM = next((p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None)
@@ -75,25 +72,17 @@ def _wait_until_up(base: str, proc: subprocess.Popen, log: Path) -> None:
 def ui_run(exports, tmp_path_factory):
     """The webserver, and a nightly_load launched through GraphQL on the clean export."""
     tmp = tmp_path_factory.mktemp("ui")
-    dagster_home, home = tmp / "dagster_home", tmp / "wh"
-    dagster_home.mkdir()
-    (dagster_home / "dagster.yaml").write_text(
-        "telemetry:\n  enabled: false\n"
+    home = tmp / "wh"
+    dagster_home = make_dagster_home(tmp / "dagster_home", (
         "run_coordinator:  # launch at once: no daemon runs here to dequeue\n"
         "  module: dagster.core.run_coordinator\n  class: DefaultRunCoordinator\n"
-    )
+    ))
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "DAGSTER_HOME": str(dagster_home), "TRIALWH_HOME": str(home)}
-    log_path = tmp / "webserver.log"
-    log = open(log_path, "wb")
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).with_name("dagster-webserver")), "-w", str(PROJECT_ROOT / "workspace.yaml"),
-         "-h", "127.0.0.1", "-p", str(port)],
-        cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    try:
-        _wait_until_up(base, proc, log_path)
+    env = {"DAGSTER_HOME": str(dagster_home), "TRIALWH_HOME": str(home)}
+    args = ["-w", str(WORKSPACE), "-h", "127.0.0.1", "-p", str(port)]
+    with dagster_tool("dagster-webserver", args, env, tmp / "webserver.log") as proc:
+        _wait_until_up(base, proc, tmp / "webserver.log")
         _graphql(base, "mutation { setNuxSeen }", {})  # no first-visit community dialog over the graph
         launched = _graphql(base, LAUNCH, {"executionParams": {
             "selector": {"repositoryLocationName": "trialwh", "repositoryName": "__repository__", "jobName": "nightly_load"},
@@ -109,14 +98,6 @@ def ui_run(exports, tmp_path_factory):
                 break
             time.sleep(1)
         yield {"base": base, "run_id": run_id, "status": status, "home": home, "tmp": tmp, "export": exports["clean"]}
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=30)
-        log.close()
 
 
 def test_nightly_load_launched_through_graphql_succeeds(ui_run):
