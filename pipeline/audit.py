@@ -81,6 +81,7 @@ def run_record(instance: dg.DagsterInstance, run_id: str, status: str, **extra) 
         "tags": dict(run.tags) if run else {},
         "trigger": _trigger(dict(run.tags) if run else {}),
         "started_utc": _iso(stats.start_time),
+        "ended_utc": _iso(stats.end_time),  # None while the run is still publishing
         "recorded_utc": datetime.now(timezone.utc).isoformat(),
         "checks": check_outcomes(instance, run_id),
         "failed_steps": failed_steps(instance, run_id),

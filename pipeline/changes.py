@@ -14,7 +14,8 @@ from __future__ import annotations
 import duckdb
 
 KEY = ("SITEID", "SUBJID", "VISIT", "VISITREP", "FORMREP", "IGREP")
-LINEAGE = ("STUDYID", "SRC_FORMAT", "SRC_FILE", "SRC_ROW", "LASTMOD", "LOAD_TS")
+# not compared: the study (constant) and lineage, which moves without the data changing
+NOT_COMPARED = ("STUDYID", "SRC_FORMAT", "SRC_FILE", "SRC_ROW", "LASTMOD", "LOAD_TS")
 CHANGE_COLUMNS = (
     "FORM VARCHAR, SITEID VARCHAR, SUBJID VARCHAR, VISIT VARCHAR, VISITREP VARCHAR, FORMREP VARCHAR, "
     "IGREP VARCHAR, OCCURRENCE BIGINT, CHANGE VARCHAR, FIELD VARCHAR, OLD_VALUE VARCHAR, NEW_VALUE VARCHAR"
@@ -43,7 +44,7 @@ def _keyed(database: str, table: str, items: list[str]) -> str:
 def _form_changes(con, current: str, previous: str, form: str) -> str:
     table = form.lower()
     cur_cols, prev_cols = _columns(con, current, table), _columns(con, previous, table)
-    items = [c for c in cur_cols if c in prev_cols and c not in KEY and c not in LINEAGE]
+    items = [c for c in cur_cols if c in prev_cols and c not in KEY and c not in NOT_COMPARED]
     on = " AND ".join(f"c.{k} IS NOT DISTINCT FROM p.{k}" for k in (*KEY, "OCCURRENCE"))
     key_cols = ", ".join(f"coalesce(c.{k}, p.{k}) AS {k}" for k in (*KEY, "OCCURRENCE"))
     per_item = ", ".join(

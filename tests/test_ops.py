@@ -261,4 +261,5 @@ def test_failed_run_is_written_to_the_audit_trail_by_the_failure_sensor(tmp_path
         (result.run_id, "FAILURE", False, "test")]
     assert trail[0]["failed_steps"] == [
         {"step": "raw__export", "error": f"FileNotFoundError: export not found: {tmp_path / 'no_such_export'}"}]
+    assert trail[0]["started_utc"] <= trail[0]["ended_utc"] <= trail[0]["recorded_utc"]
     assert not (home / "trial.duckdb").exists() and not (home / "cuts").exists()
