@@ -5,7 +5,7 @@ export DAGSTER_HOME := $(abspath dagster_home)
 export PATH := $(HOME)/.local/bin:$(PATH)
 export UV_COMPILE_BYTECODE := 1
 
-.PHONY: setup run test ui bench clean
+.PHONY: setup run test ui daemon bench clean
 
 setup:
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --user --quiet uv
@@ -19,6 +19,9 @@ test: setup
 
 ui: setup
 	uv run dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+daemon: setup  # schedule + landing sensor + failure sensor, without the UI
+	uv run dagster-daemon run -w workspace.yaml
 
 # scale benchmark: 1,000 / 10,000 / 100,000 synthetic subjects -> benchmarks/results.md
 # (SIZES="1000 10000" to choose; work files in benchmarks/.work)

@@ -3,6 +3,8 @@
 - ``trialwh generate``: write a synthetic EDC export (CSV, REDCap or ODM) with its manifest.
 - ``trialwh load [EXPORT]``: run the ``nightly_load`` job in-process on a folder, zip or ODM
   file (default: the embedded synthetic trial) and print what was loaded.
+- ``trialwh cuts``: list the data cuts (one per successful load) with their files and lock state.
+- ``trialwh lock CUT_ID``: freeze a data cut for analysis (never pruned, deleted or overwritten).
 - ``trialwh adam --sdtm DIR --out FILE.duckdb``: derive ADSL/ADAE/ADLB/ADEX from an SDTM
   folder or zip (ours or external) and write them, with the endpoint tables (schema
   ``endpoints``), to a DuckDB file.
@@ -57,23 +59,23 @@ def run_load(export: str | None, home: str | None, trigger: str = "cli", log_lev
         tags={"trialwh/trigger": trigger},
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
     )
-    return result.success, defs.resources["warehouse"], result
+    warehouse = defs.resources["warehouse"]
+    if not result.success:
+        from pipeline import audit
 
-
-def _root_cause(error) -> str:
-    """The user's error inside Dagster's wrapping: the message a data manager can act on."""
-    while error.cause is not None:
-        error = error.cause
-    return error.message.strip().splitlines()[-1] if error.message.strip() else error.cls_name
+        audit.record_failure(warehouse.audit_path, dg.DagsterInstance.get(), result.run_id, export=export)
+    return result.success, warehouse, result
 
 
 def load_summary_text(success: bool, warehouse, result) -> str:
     import duckdb
 
+    from pipeline.audit import root_cause
+
     if not success:
         lines = ["LOAD FAILED: the published warehouse was left as it was."]
         failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-        lines += [f"  {e.step_key}: {_root_cause(e.event_specific_data.error)}" for e in failures]
+        lines += [f"  {e.step_key}: {root_cause(e.event_specific_data.error)}" for e in failures]
         if not failures:
             lines.append("  no step failed: a blocking check stopped the load (see the asset checks in the UI)")
         return "\n".join(lines)
@@ -130,6 +132,37 @@ def cmd_load(args: argparse.Namespace) -> int:
     print(load_summary_text(success, warehouse, result))
     print(f"run {result.run_id}: full event log in the Dagster UI (DAGSTER_HOME={os.environ['DAGSTER_HOME']})")
     return 0 if success else 1
+
+
+def cmd_cuts(args: argparse.Namespace) -> int:
+    from pipeline.cuts import list_cuts
+    from pipeline.resources import WarehouseResource
+
+    warehouse = WarehouseResource(home=args.home or "")
+    listed = list_cuts(warehouse.cuts_dir)
+    if not listed:
+        print(f"no data cut yet in {warehouse.cuts_dir}")
+    for cut in listed:
+        lock = f"LOCKED {cut.locked_utc}" if cut.locked else "unlocked"
+        print(f"{cut.cut_id}  cut-off {cut.data_cutoff}  {len(cut.export_files)} files  code {cut.code_version}  {lock}")
+        print(f"    {cut.path(warehouse.cuts_dir)}  (export {cut.export})")
+    return 0
+
+
+def cmd_lock(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from pipeline.cuts import lock_cut
+    from pipeline.resources import WarehouseResource
+
+    warehouse = WarehouseResource(home=args.home or "")
+    try:
+        cut = lock_cut(warehouse.cuts_dir, args.cut_id, datetime.now(timezone.utc).replace(microsecond=0))
+    except KeyError as exc:
+        print(f"LOCK FAILED: {exc.args[0]}", file=sys.stderr)
+        return 2
+    print(f"data cut {cut.cut_id} locked at {cut.locked_utc}: {cut.path(warehouse.cuts_dir)}")
+    return 0
 
 
 def cmd_adam(args: argparse.Namespace) -> int:
@@ -218,6 +251,15 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("--config", default=None, help="trial configuration YAML")
     load.add_argument("--verbose", action="store_true", help="print Dagster's step log while loading")
     load.set_defaults(func=cmd_load)
+
+    cuts = sub.add_parser("cuts", help="list the data cuts of the warehouse")
+    cuts.add_argument("--home", default=None, help="warehouse folder (default: $TRIALWH_HOME or ./warehouse)")
+    cuts.set_defaults(func=cmd_cuts)
+
+    lock = sub.add_parser("lock", help="freeze a data cut for analysis (database lock)")
+    lock.add_argument("cut_id", help="a cut id from 'trialwh cuts'")
+    lock.add_argument("--home", default=None, help="warehouse folder (default: $TRIALWH_HOME or ./warehouse)")
+    lock.set_defaults(func=cmd_lock)
 
     adam = sub.add_parser("adam", help="derive ADaM datasets from an SDTM folder or zip into a DuckDB file")
     adam.add_argument("--sdtm", required=True, help="SDTM folder or .zip (XPT, Dataset-JSON, parquet or CSV)")

@@ -50,3 +50,8 @@ def endpoints(path=None) -> dict[str, Any]:
 def reports(path=None) -> dict[str, Any]:
     """Display settings of the figures and the HTML analysis report (endpoints.md §4)."""
     return trial_config(path)["reports"]
+
+
+def ops(path=None) -> dict[str, Any]:
+    """Nightly operations: schedule, landing folder, retries, data-cut retention, privacy."""
+    return trial_config(path)["ops"]

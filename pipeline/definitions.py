@@ -18,6 +18,8 @@ from assets.sdtm_exports import sdtm_exports
 from assets.stg import stg_form_assets
 from pipeline.jobs import nightly_load
 from pipeline.resources import build_resources
+from pipeline.schedules import nightly_schedule
+from pipeline.sensors import ops_sensors
 
 
 def build_definitions(home=None, export_path=None) -> dg.Definitions:
@@ -28,6 +30,8 @@ def build_definitions(home=None, export_path=None) -> dg.Definitions:
         ],
         asset_checks=[*sdtm_contract_checks],
         jobs=[nightly_load],
+        schedules=[nightly_schedule()],
+        sensors=ops_sensors(),
         resources=build_resources(home, export_path),
         executor=dg.in_process_executor,
     )

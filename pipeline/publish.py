@@ -1,37 +1,123 @@
-"""Publishing the analyst copy of the warehouse.
+"""Publishing a load: the analyst warehouse, its data cut, its change report, its audit line.
 
-A run writes only its working file. When the whole load has succeeded, the working file is
-checkpointed and copied next to the published path, flushed to disk, and renamed over it with
-``os.replace``: an atomic swap of directory entries. An analyst holding the old file open
-read-only keeps reading the old inode and is never blocked; a new connection sees either the
-old or the new warehouse, never a half-written one. A failed or killed load never reaches this
-step, so the published file stays as it was.
+A run writes only its working file. When the whole load has succeeded, a new file is built
+next to the published path from the working file, table by table and without the direct
+identifiers (``pipeline.privacy``); the change report against the previous cut and the ops
+tables (``ops.cuts``, ``ops.audit``) are added; the file is flushed and then
+
+1. copied to ``cuts/<cut id>.duckdb`` and catalogued (``pipeline.cuts``),
+2. renamed over ``trial.duckdb`` with ``os.replace``: an atomic swap of directory entries.
+
+An analyst holding the old file open read-only keeps reading the old inode and is never
+blocked; a new connection sees either the old or the new warehouse, never a half-written one.
+A failed or killed load never reaches step 2, so the published file and the earlier cuts stay
+as they were (a leftover temporary file is removed by the next publish).
 """
 
 from __future__ import annotations
 
+import json
 import os
-import shutil
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 
+from pipeline import audit, config, cuts
+from pipeline.changes import build_change_report, change_detail, change_summary
+from pipeline.forms import FORMS
+from pipeline.privacy import copy_without_identifiers, keep_identifiers, restrict
 
-def publish_atomically(working: Path, published: Path) -> Path:
-    con = duckdb.connect(str(working))
+
+@dataclass
+class Published:
+    path: Path
+    cut: cuts.Cut
+    previous_cut: str | None
+    changes: int
+    change_summary: list[tuple]  # (form, site, subject, new, changed, deleted)
+    change_detail: list[tuple]  # the first DETAIL_ROWS rows of qa.change_report
+
+
+def checkpoint(database: Path) -> None:
+    """Fold the write-ahead log into the file, so it can be attached read-only and copied."""
+    con = duckdb.connect(str(database))
     try:
         con.execute("CHECKPOINT")
     finally:
         con.close()
-    published.parent.mkdir(parents=True, exist_ok=True)
-    tmp = published.with_name(f".{published.name}.{os.getpid()}.tmp")
-    shutil.copyfile(working, tmp)
-    with open(tmp, "rb+") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, published)
-    dir_fd = os.open(published.parent, os.O_RDONLY)
+
+
+def _ops_tables(con: duckdb.DuckDBPyConnection, cut: cuts.Cut, trail: list[dict]) -> None:
+    con.execute("CREATE SCHEMA IF NOT EXISTS ops")
+    con.execute("""CREATE TABLE ops.cut (CUT_ID VARCHAR, CREATED_UTC VARCHAR, RUN_ID VARCHAR, EXPORT VARCHAR,
+                   EXPORT_FILES JSON, CODE_VERSION VARCHAR, DATA_CUTOFF DATE)""")
+    con.execute("INSERT INTO ops.cut VALUES (?, ?, ?, ?, ?, ?, ?)", [
+        cut.cut_id, cut.created_utc, cut.run_id, cut.export, json.dumps(cut.export_files), cut.code_version,
+        cut.data_cutoff,
+    ])
+    con.execute("""CREATE TABLE ops.audit (RUN_ID VARCHAR, STATUS VARCHAR, TRIGGER VARCHAR, STARTED_UTC VARCHAR,
+                   RECORDED_UTC VARCHAR, PUBLISHED BOOLEAN, CUT_ID VARCHAR, RECORD JSON)""")
+    con.executemany("INSERT INTO ops.audit VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
+        [r["run_id"], r["status"], r.get("trigger"), r.get("started_utc"), r.get("recorded_utc"), r.get("published"),
+         r.get("cut_id"), json.dumps(r, sort_keys=True, default=str)] for r in trail
+    ])
+
+
+def _build(tmp: Path, working: Path, previous: cuts.Cut | None, cuts_dir: Path, cut: cuts.Cut,
+           trail: list[dict]) -> tuple[int, list, list]:
+    tmp.unlink(missing_ok=True)
+    con = duckdb.connect(str(tmp))
     try:
-        os.fsync(dir_fd)
+        current = con.execute("SELECT current_database()").fetchone()[0]
+        con.execute(f"ATTACH '{working}' AS work (READ_ONLY)")
+        copy_without_identifiers(con, "work")
+        con.execute("DETACH work")
+        if previous is not None:
+            con.execute(f"ATTACH '{previous.path(cuts_dir)}' AS previous (READ_ONLY)")
+        changes = build_change_report(con, current, "previous" if previous else None, list(FORMS))
+        if previous is not None:
+            con.execute("DETACH previous")
+        _ops_tables(con, cut, trail)
+        con.execute("CHECKPOINT")
+        return changes, change_summary(con), change_detail(con)
     finally:
-        os.close(dir_fd)
-    return published
+        con.close()
+
+
+def publish_load(warehouse, instance: dg.DagsterInstance, run_id: str, staged: dict, now: datetime) -> Published:
+    """Publish the working file of run ``run_id`` as the analyst warehouse and a new data cut."""
+    root, published = warehouse.root, warehouse.published_path
+    restrict(warehouse.build_dir)
+    checkpoint(warehouse.working_path)
+    keep_identifiers(warehouse.working_path, warehouse.restricted_dir)
+    for leftover in root.glob(f".{published.name}.*.tmp"):
+        leftover.unlink(missing_ok=True)
+
+    con = duckdb.connect(str(warehouse.working_path), read_only=True)
+    try:
+        rows = dict(con.execute("SELECT FORM, ROWS_ACCEPTED FROM qa.load_summary ORDER BY FORM").fetchall())
+    finally:
+        con.close()
+    cut = cuts.Cut(
+        cut_id=cuts.new_cut_id(now, staged["files"]), created_utc=now.isoformat(), run_id=run_id,
+        export=staged["source"], export_files=staged["files"], code_version=cuts.code_version(),
+        data_cutoff=config.data_cutoff().isoformat(), rows=rows,
+    )
+    previous = cuts.latest_cut(warehouse.cuts_dir)
+    record = audit.run_record(
+        instance, run_id, audit.PUBLISHED, cut_id=cut.cut_id, previous_cut_id=previous.cut_id if previous else None,
+        export=cut.export, export_files=cut.export_files, code_version=cut.code_version, rows=rows,
+        data_cutoff=cut.data_cutoff,
+    )
+    tmp = root / f".{published.name}.{os.getpid()}.tmp"
+    changes, summary, detail = _build(tmp, warehouse.working_path, previous, warehouse.cuts_dir, cut,
+                     [*audit.read(warehouse.audit_path), record])
+    cuts.save_cut(tmp, warehouse.cuts_dir, cut)
+    os.chmod(tmp, cuts.READ_ONLY)
+    cuts.replace_durably(tmp, published, copy=False)
+    audit.append(warehouse.audit_path, {**record, "changes": changes})
+    cuts.prune_cuts(warehouse.cuts_dir, config.ops()["cuts"]["keep_unlocked"])
+    return Published(published, cut, previous.cut_id if previous else None, changes, summary, detail)

@@ -68,6 +68,26 @@ class WarehouseResource(dg.ConfigurableResource):
         return self.reports_dir / "analysis"
 
     @property
+    def cuts_dir(self) -> Path:
+        """Data cuts: one read-only snapshot per successful load (``pipeline.cuts``)."""
+        return self.root / "cuts"
+
+    @property
+    def audit_path(self) -> Path:
+        """Append-only audit trail of loads (``pipeline.audit``); survives failed runs."""
+        return self.state_dir / "audit.jsonl"
+
+    @property
+    def landing_dir(self) -> Path:
+        """Where a new export is dropped to start a load (the landing sensor)."""
+        return self.root / "landing"
+
+    @property
+    def restricted_dir(self) -> Path:
+        """Direct identifiers of the subjects, owner-only (``pipeline.privacy``); never published."""
+        return self.root / "restricted"
+
+    @property
     def default_export_dir(self) -> Path:
         return self.root / "default_export"
 

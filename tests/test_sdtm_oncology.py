@@ -108,7 +108,7 @@ def test_rs_rows_match_the_forms(loaded, trial):
 
 S = ("NCT05204524", "101", "001")
 ROWS = {
-    "dm": [dict(ICDAT="2021-12-20", ENRDAT="2021-12-28", SCRFAIL="N", BRTHDAT="1970", AGE=51, SEX="F", RACE="ASIAN")],
+    "dm": [dict(ICDAT="2021-12-20", ENRDAT="2021-12-28", SCRFAIL="N", AGE=51, SEX="F", RACE="ASIAN")],
     "ex": [dict(VISIT="CYCLE 1 DAY 1", EXTRT="EPIRUBICIN", EXSTDAT="2022-01-10", EXOCCUR="Y", EXDOSE=120.0)],
     "eot": [dict(VISIT="END OF TREATMENT", EOTDAT="2022-04-01")],
     "vs": [dict(VISIT="SCREENING", VSDAT="2022-01-05", ECOG=1), dict(VISIT="CYCLE 1 DAY 1", VSDAT="2022-01-10", ECOG=0)],

@@ -1,4 +1,6 @@
 -- DM: Demographics, one row per subject (screen failures included) (sdtm.md §2).
+-- BRTHDTC is left out on purpose: the birth date is an identifier kept in the restricted store;
+-- AGE (years at consent) is what analyses use.
 WITH dth AS (SELECT SUBJID, min(DTHDAT) AS DTHDTC FROM {{ source('stg', 'dth') }} GROUP BY SUBJID),
 eos AS (SELECT SUBJID, max(EOSDAT) AS EOSDAT, max(LSTCONDT) AS LSTCONDT FROM {{ source('stg', 'eos') }} GROUP BY SUBJID),
 screening_date AS (SELECT SUBJID, min(VSDAT) AS DMDTC FROM {{ source('stg', 'vs') }} WHERE VISIT = 'SCREENING' GROUP BY SUBJID)
@@ -16,7 +18,6 @@ SELECT
     nullif(greatest(coalesce(e.EOSDAT, ''), coalesce(e.LSTCONDT, ''), coalesce(t.DTHDTC, '')), '') AS RFPENDTC,
     t.DTHDTC,
     CASE WHEN t.DTHDTC IS NOT NULL THEN 'Y' END AS DTHFL,
-    d.BRTHDAT AS BRTHDTC,
     d.AGE,
     'YEARS' AS AGEU,
     d.SEX,

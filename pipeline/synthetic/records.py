@@ -8,6 +8,7 @@ lag of a few days, capped at the cut-off), never from the wall clock.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date
 
 from pipeline import codelists
@@ -127,8 +128,15 @@ def build_records(ctx: Context, c: Course, rng) -> list[Record]:
     return b.out
 
 
+def _identifiers(seed: int, c: Course) -> dict[str, str]:
+    """Initials and hospital record number: hashed from seed and subject, so no random draw moves."""
+    digest = hashlib.sha256(f"{seed}:{c.subjid}:identifiers".encode()).digest()
+    initials = "".join(chr(ord("A") + digest[i] % 26) for i in range(2))
+    return {"INITIALS": initials, "MRN": f"H{int.from_bytes(digest[2:8], 'big') % 10**8:08d}"}
+
+
 def _screening(b: _Builder, c: Course):
-    v = {"ICDAT": iso(c.icdat), "ENRDAT": iso(c.enrdat), "SCRFAIL": "N", "BRTHDAT": iso(c.birth),
+    v = {"ICDAT": iso(c.icdat), "ENRDAT": iso(c.enrdat), "SCRFAIL": "N", **_identifiers(b.ctx.seed, c), "BRTHDAT": iso(c.birth),
          "AGE": str(c.age), "SEX": c.sex, "ETHNIC": c.ethnic, "RACE": "ASIAN",
          "HEIGHT": fmt_num(c.height, 0), "WEIGHT": fmt_num(c.weight, 1)}
     b.add("DM", "SCREENING", 1, [v], c.enrdat)

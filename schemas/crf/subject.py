@@ -7,6 +7,8 @@ class DM(CrfRecord):
     ICDAT: str = date("Y")
     ENRDAT: str = date("C")
     SCRFAIL: str = code("NY", "Y")
+    INITIALS: str = text()
+    MRN: str = text()
     BRTHDAT: str = date("N", partial=True)
     AGE: int = number("Y", 0, 120)
     SEX: str = code("SEX", "Y")

@@ -1,0 +1,110 @@
+"""What changed in the export since the previous data cut.
+
+Each raw record (one item-group row of a form, as exported, identifiers already removed) is
+keyed by its natural CRF key: site, subject, visit, visit repeat, form repeat, item-group
+repeat, and its occurrence number among rows with that key (an EDC may deliver a duplicate).
+A record hash over its item values (lineage such as file row and LASTMOD left out) tells
+whether it changed. ``qa.change_report`` then holds one row per NEW or DELETED record and one
+row per changed item of a CHANGED record, with the old and the new value. Everything runs in
+DuckDB: the previous cut is attached read-only and the two versions are joined per form.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+KEY = ("SITEID", "SUBJID", "VISIT", "VISITREP", "FORMREP", "IGREP")
+# not compared: the study (constant) and lineage, which moves without the data changing
+NOT_COMPARED = ("STUDYID", "SRC_FORMAT", "SRC_FILE", "SRC_ROW", "LASTMOD", "LOAD_TS")
+CHANGE_COLUMNS = (
+    "FORM VARCHAR, SITEID VARCHAR, SUBJID VARCHAR, VISIT VARCHAR, VISITREP VARCHAR, FORMREP VARCHAR, "
+    "IGREP VARCHAR, OCCURRENCE BIGINT, CHANGE VARCHAR, FIELD VARCHAR, OLD_VALUE VARCHAR, NEW_VALUE VARCHAR"
+)
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _columns(con, database: str, table: str) -> list[str]:
+    return [c for (c,) in con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = ? AND schema_name = 'raw' AND table_name = ?"
+        " ORDER BY column_index", [database, table]).fetchall()]
+
+
+def _keyed(database: str, table: str, items: list[str]) -> str:
+    keys = ", ".join(f"trim({_q(k)}) AS {k}" for k in KEY)
+    hashed = "md5(to_json(struct_pack(" + ", ".join(f"{_q(i)} := {_q(i)}" for i in items) + ")))"
+    return (
+        f"SELECT {keys}, row_number() OVER (PARTITION BY {', '.join(KEY)} ORDER BY SRC_ROW) AS OCCURRENCE, "
+        f"{', '.join(_q(i) for i in items)}, {hashed} AS RECORD_HASH FROM {_q(database)}.raw.{_q(table)}"
+    )
+
+
+def _form_changes(con, current: str, previous: str, form: str) -> str:
+    table = form.lower()
+    cur_cols, prev_cols = _columns(con, current, table), _columns(con, previous, table)
+    items = [c for c in cur_cols if c in prev_cols and c not in KEY and c not in NOT_COMPARED]
+    on = " AND ".join(f"c.{k} IS NOT DISTINCT FROM p.{k}" for k in (*KEY, "OCCURRENCE"))
+    key_cols = ", ".join(f"coalesce(c.{k}, p.{k}) AS {k}" for k in (*KEY, "OCCURRENCE"))
+    per_item = ", ".join(
+        f"{{'f': '{i}', 'o': CAST(p.{_q(i)} AS VARCHAR), 'n': CAST(c.{_q(i)} AS VARCHAR)}}" for i in items
+    )
+    return f"""
+        WITH c AS ({_keyed(current, table, items)}), p AS ({_keyed(previous, table, items)}),
+        j AS (
+            SELECT {key_cols},
+                   CASE WHEN p.RECORD_HASH IS NULL THEN 'NEW' WHEN c.RECORD_HASH IS NULL THEN 'DELETED'
+                        ELSE 'CHANGED' END AS CHANGE,
+                   CASE WHEN p.RECORD_HASH IS NOT NULL AND c.RECORD_HASH IS NOT NULL THEN [{per_item}] END AS diffs
+            FROM c FULL OUTER JOIN p ON {on}
+            WHERE c.RECORD_HASH IS DISTINCT FROM p.RECORD_HASH
+        )
+        SELECT '{form}' AS FORM, {", ".join((*KEY, "OCCURRENCE"))}, CHANGE, NULL AS FIELD, NULL AS OLD_VALUE,
+               NULL AS NEW_VALUE
+        FROM j WHERE CHANGE <> 'CHANGED'
+        UNION ALL
+        SELECT '{form}', {", ".join((*KEY, "OCCURRENCE"))}, CHANGE, d.f, d.o, d.n
+        FROM (SELECT *, unnest(diffs) AS d FROM j WHERE CHANGE = 'CHANGED')
+        WHERE d.o IS DISTINCT FROM d.n
+    """
+
+
+def build_change_report(con: duckdb.DuckDBPyConnection, current: str, previous: str | None,
+                        forms: list[str]) -> int:
+    """Write ``qa.change_report`` in ``current`` (empty when there is no previous cut); row count."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS qa")
+    con.execute(f"CREATE OR REPLACE TABLE {_q(current)}.qa.change_report ({CHANGE_COLUMNS})")
+    if previous is None:
+        return 0
+    for form in forms:
+        table = form.lower()
+        if not (_columns(con, current, table) and _columns(con, previous, table)):
+            continue
+        con.execute(f"INSERT INTO {_q(current)}.qa.change_report {_form_changes(con, current, previous, form)}")
+    con.execute(
+        f"CREATE OR REPLACE TABLE {_q(current)}.qa.change_report AS SELECT * FROM {_q(current)}.qa.change_report "
+        f"ORDER BY FORM, SITEID, SUBJID, VISIT, VISITREP, FORMREP, IGREP, OCCURRENCE, CHANGE, FIELD"
+    )
+    return con.execute(f"SELECT count(*) FROM {_q(current)}.qa.change_report").fetchone()[0]
+
+
+def change_summary(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """(form, site, subject, new, changed, deleted) per subject with any change."""
+    return con.execute("""
+        SELECT FORM, SITEID, SUBJID,
+               count(*) FILTER (CHANGE = 'NEW'), count(DISTINCT (VISIT, VISITREP, FORMREP, IGREP, OCCURRENCE))
+               FILTER (CHANGE = 'CHANGED'), count(*) FILTER (CHANGE = 'DELETED')
+        FROM qa.change_report GROUP BY ALL ORDER BY ALL
+    """).fetchall()
+
+
+DETAIL_ROWS = 500  # the report page lists at most this many changes; qa.change_report holds all
+
+
+def change_detail(con: duckdb.DuckDBPyConnection, limit: int = DETAIL_ROWS) -> list[tuple]:
+    """The first ``limit`` changes: form, site, subject, visit, row, change, item, old, new."""
+    return con.execute(
+        "SELECT FORM, SITEID, SUBJID, VISIT, IGREP, CHANGE, FIELD, OLD_VALUE, NEW_VALUE FROM qa.change_report LIMIT ?",
+        [limit],
+    ).fetchall()
