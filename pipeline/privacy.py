@@ -21,8 +21,9 @@ from pipeline import config
 
 RESTRICTED_MODE = 0o700
 WITHHELD = "identifier value withheld (restricted store)"
-# Columns of finding/quarantine tables that quote a raw value or a message built from it.
-_FINDING_TEXT = ("RAW_VALUE", "MESSAGE")
+# Columns of finding / quarantine / query-listing tables that quote a raw value or a text built
+# from it.
+_FINDING_TEXT = ("RAW_VALUE", "MESSAGE", "VALUE", "QUESTION")
 
 
 def identifiers() -> list[str]:
@@ -54,7 +55,7 @@ def _select_list(columns: list[str], ids: list[str]) -> str:
         if upper in ids:
             continue
         if masked_rows and (upper in _FINDING_TEXT or upper == "QUARANTINE_REASON"):
-            value = f"'{WITHHELD}'" if upper != "RAW_VALUE" else "NULL"
+            value = "NULL" if upper in ("RAW_VALUE", "VALUE") else f"'{WITHHELD}'"
             out.append(f"CASE WHEN {masked_rows} THEN {value} ELSE {_quoted(col)} END AS {_quoted(col)}")
         else:
             out.append(_quoted(col))

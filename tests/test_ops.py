@@ -112,6 +112,11 @@ def test_every_load_is_a_catalogued_read_only_cut(three_loads, exports):
     assert warehouse.published_path.read_bytes() == listed[-1].path(warehouse.cuts_dir).read_bytes()
 
 
+#: what a reload changes by design: the findings ledger's status across loads and its history
+LEDGER_STATE = {"STATUS", "FIRST_LOAD", "LAST_LOAD", "RESOLVED_LOAD", "LOAD_TS"}
+LOAD_HISTORY = {("qa", "load_history"), ("qa", "trend")}
+
+
 def test_loading_the_same_export_twice_gives_identical_tables(three_loads):
     first, second, _ = cuts.list_cuts(three_loads["warehouse"].cuts_dir)
     cuts_dir = three_loads["warehouse"].cuts_dir
@@ -124,9 +129,12 @@ def test_loading_the_same_export_twice_gives_identical_tables(three_loads):
         ).fetchall()
         assert len(tables) > 100
         for schema, table in tables:
+            if (schema, table) in LOAD_HISTORY:
+                continue
             cols = [c for (c,) in con.execute(
                 "SELECT column_name FROM duckdb_columns() WHERE database_name = 'a' AND schema_name = ? "
-                "AND table_name = ? AND column_name <> 'LOAD_TS' ORDER BY column_index", [schema, table]).fetchall()]
+                "AND table_name = ? ORDER BY column_index", [schema, table]).fetchall()
+                if c != "LOAD_TS" and not (schema == "qa" and c in LEDGER_STATE)]
             sel = ", ".join(f'"{c}"' for c in cols)
             diff = con.execute(
                 f"SELECT count(*) FROM ((SELECT {sel} FROM a.{schema}.{table} EXCEPT ALL SELECT {sel} FROM b.{schema}.{table})"
