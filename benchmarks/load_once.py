@@ -44,15 +44,18 @@ class RssSampler(threading.Thread):
     """Resident set size of this process every ``interval`` seconds, to find the step that
     peaks (``getrusage`` only gives the overall peak)."""
 
-    def __init__(self, interval: float = 0.25):
+    def __init__(self, interval: float = 0.25, cap_mb: float | None = None, on_cap=None):
         super().__init__(daemon=True)
         self.interval, self.samples, self._stop_event = interval, [], threading.Event()
+        self.cap_mb, self.on_cap = cap_mb, on_cap
 
     def run(self) -> None:
         page = os.sysconf("SC_PAGE_SIZE")
         while not self._stop_event.is_set():
             with open("/proc/self/statm") as fh:
                 self.samples.append((time.time(), int(fh.read().split()[1]) * page / 2**20))
+            if self.cap_mb and self.samples[-1][1] > self.cap_mb and self.on_cap:
+                self.on_cap(self.samples[-1][1])
             self._stop_event.wait(self.interval)
 
     def stop(self) -> None:
@@ -104,12 +107,35 @@ def failures(entries) -> list[str]:
     return out
 
 
+def measured(entries, wall: float, samples, layers: dict[str, str]) -> dict:
+    """Seconds per layer, slowest steps and their RSS, from a run's event log (complete or not)."""
+    per_layer: dict[str, float] = defaultdict(float)
+    per_step = step_seconds(entries)
+    for step, secs in per_step.items():
+        per_layer[layers.get(step, "other")] += secs
+    per_layer["orchestration"] = max(0.0, wall - sum(per_step.values()))
+    return {"wall_s": wall, "layers_s": dict(per_layer),
+            "top_steps_s": sorted(per_step.items(), key=lambda kv: -kv[1])[:10],
+            "top_steps_rss_mb": sorted(step_peak_rss(step_windows(entries), samples).items(), key=lambda kv: -kv[1])[:10],
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def running_step(entries) -> str | None:
+    """The step that started and has not finished (the in-process executor runs one at a time)."""
+    open_steps = [s for s in dict.fromkeys(e.dagster_event.step_key for e in entries if e.dagster_event
+                                           and e.dagster_event.event_type_value == "STEP_START")
+                  if s not in step_windows(entries)]
+    return open_steps[-1] if open_steps else None
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--export", required=True)
     ap.add_argument("--home", required=True)
     ap.add_argument("--config", required=True)
     ap.add_argument("--json", required=True)
+    ap.add_argument("--max-rss-mb", type=float, default=None,
+                    help="abort the load (and report how far it got) above this resident size")
     args = ap.parse_args(argv)
     os.environ["TRIALWH_CONFIG"] = args.config  # before any pipeline import: patterns read it
 
@@ -119,23 +145,28 @@ def main(argv=None) -> int:
     from pipeline.definitions import build_definitions
 
     _ensure_dagster_home()
-    sampler = RssSampler()
-    sampler.start()
+    defs = build_definitions(home=args.home, export_path=args.export)
     t0 = time.perf_counter()
+
+    def abort(rss_mb: float) -> None:
+        """Over the memory cap: write how far the load got, then end the process at once."""
+        instance = dg.DagsterInstance.get()
+        entries = instance.all_logs(instance.get_runs(limit=1)[0].run_id)
+        report = {"success": False, **measured(entries, time.perf_counter() - t0, sampler.samples, step_layers(defs, entries)),
+                  "failures": [f"aborted: RSS {rss_mb:,.0f} MB above the {args.max_rss_mb:,.0f} MB cap "
+                               f"while running {running_step(entries)}"]}
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(report, fh, indent=2)
+        os._exit(3)
+
+    sampler = RssSampler(cap_mb=args.max_rss_mb, on_cap=abort)
+    sampler.start()
     success, _, result = run_load(args.export, args.home, trigger="benchmark")
     wall = time.perf_counter() - t0
     sampler.stop()
     entries = dg.DagsterInstance.get().all_logs(result.run_id)
-    layers = step_layers(build_definitions(home=args.home, export_path=args.export), entries)
-    per_layer: dict[str, float] = defaultdict(float)
-    per_step = step_seconds(entries)
-    for step, secs in per_step.items():
-        per_layer[layers.get(step, "other")] += secs
-    per_layer["orchestration"] = max(0.0, wall - sum(per_step.values()))
-    top = sorted(per_step.items(), key=lambda kv: -kv[1])[:10]
-    peaks = sorted(step_peak_rss(step_windows(entries), sampler.samples).items(), key=lambda kv: -kv[1])[:10]
-    report = {"success": success, "failures": failures(entries), "wall_s": wall, "layers_s": dict(per_layer), "top_steps_s": top, "top_steps_rss_mb": peaks,
-              "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    report = {"success": success, "failures": failures(entries),
+              **measured(entries, wall, sampler.samples, step_layers(defs, entries))}
     with open(args.json, "w", encoding="utf-8") as fh:
         json.dump(report, fh, indent=2)
     return 0 if success else 1

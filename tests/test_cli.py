@@ -33,9 +33,13 @@ def test_load_prints_the_summary_and_publishes(exports, tmp_path, capsys):
     try:
         n_in, n_ok, n_q = con.execute(
             "SELECT sum(ROWS_IN), sum(ROWS_ACCEPTED), sum(ROWS_QUARANTINED) FROM qa.load_summary").fetchone()
+        cut_id = con.execute("SELECT CUT_ID FROM ops.cut").fetchone()[0]
     finally:
         con.close()
     assert f"total  {n_in:>8} {n_ok:>8} {n_q:>12}" in out
+    report = home / "reports" / "analysis" / "latest" / "report.html"
+    assert f"analysis report (tables and figures, opens offline): {report}" in out and report.exists()
+    assert f"data cut: {cut_id} " in out and (home / "cuts" / f"{cut_id}.duckdb").exists()
 
 
 def test_load_accepts_a_zip_and_an_odm_file(exports, tmp_path, capsys):
