@@ -17,7 +17,6 @@ import pandera.polars as pa
 import polars as pl
 from pandera.engines import polars_engine
 
-FAILURE_COLUMNS = ["column", "check", "failure_case", "index"]
 
 
 @polars_engine.Engine.register_dtype

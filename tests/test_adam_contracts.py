@@ -9,7 +9,6 @@ from datetime import date, timedelta
 
 import dagster as dg
 import polars as pl
-import pytest
 
 from schemas.adam import ADAM_MODELS, contract_failures
 from schemas.contracts import failure_counts, validate_contract

@@ -4,7 +4,6 @@ import csv
 import shutil
 
 import duckdb
-import polars as pl
 import pytest
 
 from pipeline.forms import FORMS, KEY_COLUMNS

@@ -58,7 +58,6 @@ def _checks() -> list[Check]:
     t = config.trial()
     dco = t["data_cutoff"]
     lookback = int(t["consent_lookback_years"])
-    ta_days = int(t["tumour_assessment_interval_days"])
     ta_win = int(t["tumour_assessment_window_days"])
     eot_days, eot_win = int(t["eot_after_last_dose_days"]), int(t["eot_window_days"])
     fu_days, fu_win = int(t["followup_interval_days"]), int(t["followup_window_days"])

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pandera.polars as pa
 import polars as pl
 
-from schemas.contracts import KeyedDataset, unique_rows, value_checks
+from schemas.contracts import KeyedDataset, value_checks
 
 NY = ["Y", "N"]
 FLAG = ["Y"]
@@ -21,12 +21,6 @@ FLAG = ["Y"]
 def var(label: str, *, required: bool = False, ct=None, ge=None, gt=None, le=None):
     checks = value_checks(ct=ct, ge=ge, le=le, gt=gt)
     return pa.Field(nullable=not required, title=label, metadata={"label": label}, **checks)
-
-
-def one_per_subject_and_param(data, params, name: str, by=("USUBJID", "PARAMCD")) -> pl.LazyFrame:
-    """Subject-level parameters (``params``; all when None) have one record per ``by``."""
-    where = None if params is None else pl.col("PARAMCD").is_in(list(params))
-    return unique_rows(data.lazyframe, by, name, where=where)
 
 
 def implies(data, condition: pl.Expr, consequence: pl.Expr, name: str) -> pl.LazyFrame:

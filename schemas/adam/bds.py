@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Optional
+from typing import ClassVar, Optional
 
 import pandera.polars as pa
 import polars as pl
@@ -21,9 +21,23 @@ def one_flagged(data, flag: str, name: str) -> pl.LazyFrame:
 
 
 class BdsDataset(AdamDataset):
+    """A basic data structure dataset. ``_ONE_PER``: the key of its subject-level parameters
+    (e.g. USUBJID, PARAMCD; empty: none), every PARAMCD but the record-level ``_RECORD_LEVEL``."""
+
     PARAMCD: str = var("Parameter Code", required=True)
     PARAM: str = var("Parameter", required=True)
     AVAL: Num = var("Analysis Value")
+
+    _ONE_PER: ClassVar[tuple[str, ...]] = ()
+    _RECORD_LEVEL: ClassVar[tuple[str, ...]] = ()
+
+    @pa.dataframe_check
+    def one_per_subject_and_param(cls, data):
+        """Subject-level parameters have one record per ``_ONE_PER`` key."""
+        if not cls._ONE_PER:
+            return data.lazyframe.select(pl.lit(True).alias("one_per_subject_and_param"))
+        where = ~pl.col("PARAMCD").is_in(list(cls._RECORD_LEVEL)) if cls._RECORD_LEVEL else None
+        return unique_rows(data.lazyframe, cls._ONE_PER, "one_per_subject_and_param", where=where)
 
 
 class ADLB(BdsDataset):
@@ -50,14 +64,11 @@ class ADEX(BdsDataset):
     EXTRT: str = var("Name of Treatment", required=True)
     AVAL: Num = var("Analysis Value", ge=0)
 
+    _ONE_PER = ("USUBJID", "EXTRT", "PARAMCD")  # subject x drug parameters
+    _RECORD_LEVEL = ("DOSE",)
+
     class Config:
         title = "Exposure Analysis Dataset"
-
-    @pa.dataframe_check
-    def one_per_subject_drug_param(cls, data):
-        """Subject x drug parameters (all but the record-level DOSE) have one record each."""
-        return unique_rows(data.lazyframe, ("USUBJID", "EXTRT", "PARAMCD"), "one_per_subject_drug_param",
-                           where=pl.col("PARAMCD") != "DOSE")
 
 
 class ADTR(BdsDataset):

@@ -10,7 +10,7 @@ import polars as pl
 
 from pipeline.adam.adrs import BEST_ORDER, PARAM_LABELS, SUBJECT_LEVEL_PARAMS
 from pipeline.adam.adtte import TTE_PARAMS
-from schemas.adam._base import FLAG, AdamDataset, implies, one_per_subject_and_param, var
+from schemas.adam._base import FLAG, implies, var
 from schemas.adam.bds import BdsDataset
 from schemas.contracts import Num
 
@@ -26,13 +26,11 @@ class ADRS(BdsDataset):
     ANL01FL: Optional[str] = var("Analysis Flag 01", ct=FLAG)
     ANL02FL: Optional[str] = var("Analysis Flag 02", ct=FLAG)
 
+    _ONE_PER = ("USUBJID", "PARAMCD")
+    _RECORD_LEVEL = tuple(p for p in PARAM_LABELS if p not in SUBJECT_LEVEL_PARAMS)  # OVR
+
     class Config:
         title = "Tumor Response Analysis Dataset"
-
-    @pa.dataframe_check
-    def one_per_subject_and_param(cls, data):
-        """Every parameter except OVR has one record per subject."""
-        return one_per_subject_and_param(data, SUBJECT_LEVEL_PARAMS, "one_per_subject_and_param")
 
     @pa.dataframe_check
     def avalc_domain(cls, data):
@@ -55,13 +53,10 @@ class ADTTE(BdsDataset):
     SRCVAR: Optional[str] = var("Source Variable")
     SRCSEQ: Optional[Num] = var("Source Sequence Number")
 
+    _ONE_PER = ("USUBJID", "PARAMCD")
+
     class Config:
         title = "Time-to-Event Analysis Dataset"
-
-    @pa.dataframe_check
-    def one_per_subject_and_param(cls, data):
-        """One record per subject and time-to-event parameter."""
-        return one_per_subject_and_param(data, None, "one_per_subject_and_param")
 
     @pa.dataframe_check
     def aval_is_days_from_start(cls, data):

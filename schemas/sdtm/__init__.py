@@ -10,7 +10,7 @@ conforms). The exports read labels through ``dataset_label`` / ``variable_labels
 
 from __future__ import annotations
 
-from schemas.contracts import FAILURE_COLUMNS, failure_counts, validate_contract
+from schemas.contracts import failure_counts, validate_contract
 from schemas.sdtm._base import Num, SdtmDataset, dataset_label, variable_cores, variable_labels
 from schemas.sdtm.events import AE, DS, MH
 from schemas.sdtm.findings import LB, VS

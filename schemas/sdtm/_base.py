@@ -25,7 +25,7 @@ import pandera.polars as pa
 import polars as pl
 
 from pipeline.codelists import CODELISTS
-from schemas.contracts import KeyedDataset, Num, present, unique_rows, value_checks
+from schemas.contracts import KeyedDataset, Num, present, unique_rows, value_checks  # noqa: F401 (Num: re-exported)
 from pipeline.forms import STUDYID, SUBJID_DIGITS
 
 USUBJID_PATTERN = rf"^{STUDYID}-\d{{3}}-\d{{{SUBJID_DIGITS}}}$"
