@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -53,7 +54,7 @@ def export_for(n: int, config: Path, reuse: bool) -> tuple[Path, float | None]:
         info = json.loads(meta.read_text(encoding="utf-8"))
         if info.get("subjects") == n and info.get("seed") == SEED:
             return out, None
-    subprocess.run(["rm", "-rf", str(out)], check=True)
+    shutil.rmtree(out, ignore_errors=True)
     t0 = time.perf_counter()
     _run([sys.executable, "-m", "pipeline.cli", "generate", "--subjects", str(n), "--seed", str(SEED),
           "--out", str(out), "--config", str(config)])
@@ -68,7 +69,7 @@ def measure(n: int, reuse: bool = False, max_rss_mb: float | None = None) -> dic
     config = config_for(n)
     export, gen_s = export_for(n, config, reuse)
     home = WORK / f"warehouse_{n}"
-    subprocess.run(["rm", "-rf", str(home)], check=True)
+    shutil.rmtree(home, ignore_errors=True)
     env = {**os.environ, "DAGSTER_HOME": str(WORK / "dagster_home")}
     Path(env["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
     (Path(env["DAGSTER_HOME"]) / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")

@@ -122,9 +122,10 @@ def measured(entries, wall: float, samples, layers: dict[str, str]) -> dict:
 
 def running_step(entries) -> str | None:
     """The step that started and has not finished (the in-process executor runs one at a time)."""
-    open_steps = [s for s in dict.fromkeys(e.dagster_event.step_key for e in entries if e.dagster_event
-                                           and e.dagster_event.event_type_value == "STEP_START")
-                  if s not in step_windows(entries)]
+    finished = step_windows(entries)
+    started = [e.dagster_event.step_key for e in entries
+               if e.dagster_event and e.dagster_event.event_type_value == "STEP_START"]
+    open_steps = [s for s in started if s not in finished]
     return open_steps[-1] if open_steps else None
 
 

@@ -104,10 +104,11 @@ def load_summary_text(success: bool, warehouse, result) -> str:
         report = warehouse.analysis_reports_dir / "latest" / "report.html"
         if report.exists():
             lines.append(f"analysis report (tables and figures, opens offline): {report}")
-        cut = con.execute("SELECT CUT_ID FROM ops.cut").fetchone() if con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'ops' AND table_name = 'cut'").fetchone()[0] else None
-        if cut:
-            lines.append(f"data cut: {cut[0]} (trialwh cuts lists them; trialwh lock CUT_ID freezes one)")
+        has_cut = con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'ops' AND table_name = 'cut'").fetchone()[0]
+        if has_cut:
+            (cut_id,) = con.execute("SELECT CUT_ID FROM ops.cut").fetchone()
+            lines.append(f"data cut: {cut_id} (trialwh cuts lists them; trialwh lock CUT_ID freezes one)")
     finally:
         con.close()
     lines.append(f"published warehouse: {warehouse.published_path}")

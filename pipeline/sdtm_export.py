@@ -183,12 +183,12 @@ def write_domain(con, name: str, table: str, out_dir: Path, ctx: ExportContext, 
     dslabel, labels = labels_for(name, [c.name for c in columns])
     lengths = char_lengths(con, table, columns)
     check_xpt(domain, columns, lengths, dslabel, labels)
-    records = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     select = ", ".join(f'{c.sql} AS "{c.name}"' for c in columns)
     variables = [XptVariable(c.name, label, c.numeric, 8 if c.numeric else lengths[c.name]) for c, label in zip(columns, labels)]
     with XptWriter(out_dir / f"{name}.xpt", domain, dslabel, variables) as xpt:
         for batch in con.execute(f"SELECT {select} FROM {table}").to_arrow_reader(batch_rows):
             xpt.write_batch(batch)
+    records = xpt.rows
     header = dataset_json_header(domain, columns, lengths, dslabel, labels, ctx, records, _keys(name))
     with open(out_dir / f"{name}.json", "w", encoding="utf-8") as fh:
         fh.write(json.dumps(header, ensure_ascii=False)[:-1] + ', "rows": [')

@@ -14,6 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from pipeline import config
+from pipeline.endpoints import populations as endpoint_populations
 from pipeline.reports import figure_data, figures
 from pipeline.reports.html import ReportFigure, TableSettings, render_report, tte_order
 
@@ -32,7 +33,7 @@ class ReportOutput:
 
 def populations(adsl: pl.DataFrame) -> dict[str, int]:
     """N of each analysis population (subjects with the flag = Y)."""
-    return {flag: int(adsl.filter(pl.col(flag) == "Y").height) for flag in POPULATION_FLAGS if flag in adsl.columns}
+    return {flag: endpoint_populations.population(adsl, flag).height for flag in POPULATION_FLAGS if flag in adsl.columns}
 
 
 def km_panels(tables: dict[str, pl.DataFrame], min_subjects: dict[str, int]) -> list[tuple[str, str]]:
