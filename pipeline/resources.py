@@ -18,6 +18,8 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from pipeline import config
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -118,10 +120,12 @@ class WarehouseDuckDB(DuckDBResource):
 def build_resources(home: str | os.PathLike | None = None, export_path: str | os.PathLike | None = None) -> dict:
     """The resources of one warehouse: its paths, and DuckDB (dagster-duckdb) on the working file."""
     warehouse = WarehouseResource(home=str(home or ""), export_path=str(export_path or ""))
+    scale = config.ops()["scale"]
     return {
         "warehouse": warehouse,
         "duckdb": WarehouseDuckDB(
             database=str(warehouse.working_path),
-            connection_config={"threads": 2, "memory_limit": "4GB", "preserve_insertion_order": True},
+            connection_config={"threads": scale["duckdb_threads"], "memory_limit": scale["duckdb_memory_limit"],
+                               "preserve_insertion_order": True},
         ),
     }

@@ -5,6 +5,8 @@ Arrow is the hand-over format both ways, so no pandas copy is made of a large ta
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import duckdb
 import polars as pl
 
@@ -15,12 +17,91 @@ def read_table(con: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame:
 
 def write_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> int:
     """Replace ``schema.table`` with ``frame``; returns the row count written."""
-    schema = table.split(".")[0]
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {table.split('.')[0]}")
+    return _from_frame(con, f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _frame_to_write", frame)
+
+
+def _from_frame(con: duckdb.DuckDBPyConnection, sql: str, frame: pl.DataFrame) -> int:
+    """Run ``sql``, which reads the frame as ``_frame_to_write`` (arrow, no copy)."""
     arrow = frame.with_columns(pl.col(pl.Null).cast(pl.Utf8)).to_arrow()
     con.register("_frame_to_write", arrow)
     try:
-        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _frame_to_write")
+        con.execute(sql)
     finally:
         con.unregister("_frame_to_write")
     return frame.height
+
+
+@dataclass(frozen=True)
+class SubjectChunk:
+    """Subjects ``lo <= key < hi`` of a table (open ends are None); the first chunk also
+    holds the rows whose key is null, so every row belongs to exactly one chunk."""
+
+    lo: object | None
+    hi: object | None
+
+    def predicate(self, key_sql: str) -> tuple[str, list]:
+        """SQL condition on ``key_sql`` and its parameters."""
+        parts, params = [], []
+        if self.lo is not None:
+            parts.append(f"({key_sql}) >= ?")
+            params.append(self.lo)
+        if self.hi is not None:
+            parts.append(f"({key_sql}) < ?")
+            params.append(self.hi)
+        cond = " AND ".join(parts) or "TRUE"
+        if self.lo is None:
+            cond = f"(({key_sql}) IS NULL OR {cond})"
+        return cond, params
+
+
+def chunk_rows() -> int:
+    """Rows a python-side layer takes at once (``ops.scale.chunk_rows``)."""
+    from pipeline import config
+
+    return int(config.ops()["scale"]["chunk_rows"])
+
+
+def subject_chunks(con: duckdb.DuckDBPyConnection, tables: list[str], key_sql: str = "USUBJID",
+                   max_rows: int | None = None) -> list[SubjectChunk]:
+    """Split the subjects of ``tables`` into ranges of the sorted key holding about
+    ``max_rows`` rows (all tables together) each.
+
+    Why: the python-side layers (Pandera validation, polars derivations) need whole subjects at
+    once but not the whole trial; reading subject ranges bounds their memory by the chunk, not
+    by the trial, and keeps each table's output ordered by subject. A subject is never split,
+    so a chunk can exceed ``max_rows`` by one subject's rows. ``key_sql`` is evaluated in every
+    table (``USUBJID``, or an expression over raw columns); one chunk covers everything when
+    the tables are small, which keeps small trials on one code path.
+    """
+    max_rows = chunk_rows() if max_rows is None else max_rows
+    per_table = " UNION ALL ".join(f"SELECT ({key_sql}) AS k, count(*) AS n FROM {t} GROUP BY 1" for t in tables)
+    counts = con.execute(f"SELECT k, sum(n) AS n FROM ({per_table}) GROUP BY k ORDER BY k NULLS FIRST").fetchall()
+    bounds: list[object] = []
+    running = 0
+    for key, n in counts:
+        if running and running + n > max_rows and key is not None:
+            bounds.append(key)
+            running = 0
+        running += n
+    edges = [None, *bounds, None]
+    return [SubjectChunk(lo, hi) for lo, hi in zip(edges[:-1], edges[1:])]
+
+
+def read_chunk(con: duckdb.DuckDBPyConnection, table: str, chunk: SubjectChunk, key_sql: str = "USUBJID",
+               columns: str = "*", order_by: str | None = None) -> pl.DataFrame:
+    """The rows of ``table`` in ``chunk`` (``columns``: a SELECT list) as polars."""
+    cond, params = chunk.predicate(key_sql)
+    order = f" ORDER BY {order_by}" if order_by else ""
+    return pl.from_arrow(con.execute(f"SELECT {columns} FROM {table} WHERE {cond}{order}", params).to_arrow_table())
+
+
+def append_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, *, first: bool) -> int:
+    """Write the first chunk of ``table`` (replacing it) or append a later one.
+
+    Columns are matched by name, so a chunk whose all-null column came out with another type
+    still lands; a chunk must not bring new columns.
+    """
+    if first:
+        return write_table(con, table, frame)
+    return _from_frame(con, f"INSERT INTO {table} BY NAME SELECT * FROM _frame_to_write", frame)
