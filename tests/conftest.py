@@ -18,8 +18,10 @@ MESS = 3.0
 def _dagster_home(tmp_path_factory):
     import os
 
+    from pipeline.event_log import DAGSTER_YAML
+
     home = tmp_path_factory.mktemp("dagster_home")
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    (home / "dagster.yaml").write_text(DAGSTER_YAML)
     old = os.environ.get("DAGSTER_HOME")
     os.environ["DAGSTER_HOME"] = str(home)
     yield home

@@ -17,9 +17,11 @@ WORKSPACE = PROJECT_ROOT / "workspace.yaml"
 
 
 def make_dagster_home(folder: Path, extra_yaml: str = "") -> Path:
-    """A fresh DAGSTER_HOME with telemetry off (and ``extra_yaml`` appended)."""
+    """A fresh DAGSTER_HOME as ``trialwh`` makes one (and ``extra_yaml`` appended)."""
+    from pipeline.event_log import DAGSTER_YAML
+
     folder.mkdir(parents=True)
-    (folder / "dagster.yaml").write_text("telemetry:\n  enabled: false\n" + extra_yaml)
+    (folder / "dagster.yaml").write_text(DAGSTER_YAML + extra_yaml)
     return folder
 
 
