@@ -21,7 +21,7 @@ from assets.sdtm import sdtm_assets
 from assets.sdtm_exports import sdtm_exports
 from pipeline import config
 from pipeline.publish import Published, publish_load
-from pipeline.resources import WarehouseResource
+from pipeline.resources import WarehouseDuckDB, WarehouseResource
 
 QA_ASSETS = [qa_findings, qa_load_summary, qa_gx_validation, qa_findings_ledger, qa_query_listing, qa_summary]
 
@@ -58,8 +58,10 @@ def write_change_page(result: Published, reports_dir: Path) -> Path:
     deps=[*QA_ASSETS, *sdtm_assets, sdtm_exports, adam_datasets, endpoint_tables, analysis_report],
     kinds={"duckdb"}, retry_policy=_retry_policy(),
 )
-def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+                        duckdb: WarehouseDuckDB) -> dg.MaterializeResult:
     """warehouse/trial.duckdb: what analysts query, read-only; also a data cut of this load."""
+    duckdb.release()  # the run's connection holds the working file; publishing reads it from disk
     result = publish_load(
         warehouse, context.instance, context.run.run_id, read_staged_manifest(warehouse),
         datetime.now(timezone.utc).replace(microsecond=0),
