@@ -1,6 +1,7 @@
 """Endpoint statistics (group ``endpoints``): every ``endpoints.ep_*`` table of endpoints.md
 §5 (plus ep_decision, ep_tte_censor, ep_ttr, ep_lab_worst, ep_lab_visit, ep_historical),
-from the ADaM tables of the working warehouse.
+from the ADaM tables of the working warehouse: only the columns and rows each table needs
+are read, ADLB is summarised in DuckDB SQL (pipeline/endpoints/inputs.py, lab.py).
 
 One multi-asset runs :func:`pipeline.endpoints.build.derive_endpoints` (the same function
 ``trialwh adam`` runs) and writes schema ``endpoints``. A table whose ADaM source is absent is
@@ -13,9 +14,9 @@ from dagster_duckdb import DuckDBResource
 
 from assets.adam import ADAM_DATASETS
 from assets.markdown import markdown_table
-from pipeline.endpoints.build import ENDPOINT_TABLES, derive_endpoints
+from pipeline.endpoints.build import ENDPOINT_TABLES, derive_from_warehouse
 from pipeline.endpoints.populations import NUM
-from pipeline.warehouse_io import read_table, write_table
+from pipeline.warehouse_io import write_table
 
 ADAM_KEYS = [dg.AssetKey(["adam", name]) for name in ADAM_DATASETS]
 
@@ -49,9 +50,7 @@ def endpoint_tables(duckdb: DuckDBResource):
     from pipeline.config import endpoints as endpoint_config
 
     with duckdb.get_connection() as con:
-        present = {n for (n,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'adam'").fetchall()}
-        adam = {name: read_table(con, f"adam.{name}") for name in ADAM_DATASETS if name in present}
-        frames = derive_endpoints(adam)
+        frames = derive_from_warehouse(con)
         for name in ENDPOINT_TABLES:
             if name in frames:
                 write_table(con, f"endpoints.{name}", frames[name])

@@ -20,6 +20,7 @@ from dagster_duckdb import DuckDBResource
 
 from assets.markdown import markdown_table
 from pipeline import config
+from pipeline.endpoints.inputs import read_projected
 from pipeline.reports.build import build_report
 from pipeline.reports.html import binary_rows
 from pipeline.resources import WarehouseResource
@@ -30,8 +31,14 @@ ENDPOINT_TABLES = (
     "ep_binary", "ep_bor_dist", "ep_tte", "ep_tte_rate", "ep_km_curve", "ep_at_risk",
     "ep_teae_overview", "ep_teae_soc_pt", "ep_lab_shift", "ep_exposure",
 )
-#: ADaM datasets read for the figures (adtte through the KM tables).
-ADAM_INPUTS = ("adsl", "adrs", "adtr", "adtte")
+#: ADaM datasets read for the figures (adtte through the KM tables): dataset -> (columns,
+#: row filter). Only these columns and rows are read, so a 100,000-subject trial costs a few
+#: subject-level frames, not ADRS / ADTR whole.
+ADAM_INPUTS = {
+    "adsl": (("USUBJID", "SUBJID", "ITTFL", "EFFFL", "SAFFL", "TRTSDT", "TRTDURD", "DTHDT", "LSTALVDT", "EOSSTT"), "TRUE"),
+    "adrs": (("USUBJID", "PARAMCD", "AVALC", "ADT"), "PARAMCD IN ('CBOR', 'CRSP', 'PD')"),
+    "adtr": (("USUBJID", "PARAMCD", "ABLFL", "ANL01FL", "ANL03FL", "PCHG", "ADT", "ADY"), "PARAMCD = 'SDIAM'"),
+}
 
 
 def refresh_latest(run_dir: Path, latest: Path) -> Path:
@@ -56,7 +63,7 @@ def _image_md(title: str, png: bytes) -> dg.MetadataValue:
 @dg.asset(
     key=["reports", "analysis_report"],
     group_name="endpoints",
-    deps=[dg.AssetKey(["endpoints", t]) for t in ENDPOINT_TABLES] + [dg.AssetKey(["adam", n]) for n in ADAM_INPUTS],
+    deps=[dg.AssetKey(["endpoints", t]) for t in ENDPOINT_TABLES] + [dg.AssetKey(["adam", n]) for n in (*ADAM_INPUTS, "adtte")],
     kinds={"html", "duckdb"},
 )
 def analysis_report(context: dg.AssetExecutionContext, duckdb: DuckDBResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
@@ -67,7 +74,8 @@ def analysis_report(context: dg.AssetExecutionContext, duckdb: DuckDBResource, w
         ).fetchall())
         tables = {name: read_table(con, f"endpoints.{name}") for schema, name in sorted(existing)
                   if schema == "endpoints" and name.startswith("ep_")}
-        adam = {name: read_table(con, f"adam.{name}") for name in ADAM_INPUTS if ("adam", name) in existing}
+        adam = {name: read_projected(con, f"adam.{name}", columns, where)
+                for name, (columns, where) in ADAM_INPUTS.items() if ("adam", name) in existing}
     run_dir = warehouse.analysis_reports_dir / context.run.run_id
     output = build_report(tables, adam, run_dir,
                           subtitle=f"Data cut-off {config.data_cutoff().isoformat()}; Dagster run {context.run.run_id}.")

@@ -93,14 +93,29 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _link_or_copy(src: Path, dst: Path) -> None:
+    """A hard link when ``src`` and ``dst`` share a file system, else a byte copy.
+
+    Why: the cut of a load is the very file that is then published; both are read-only and
+    never written in place (a new load renames a new file over the published path), so one
+    inode serves both and a snapshot of a 100,000-subject warehouse costs no copy and no
+    second copy of its gigabytes on disk."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
+
+
 def replace_durably(src: Path, dst: Path, copy: bool) -> None:
-    """Copy (or move) ``src`` to ``dst`` via a flushed temporary file and an atomic rename."""
+    """Copy (or move) ``src`` to ``dst`` via a flushed temporary file and an atomic rename;
+    ``copy`` keeps ``src`` (linked where possible, see :func:`_link_or_copy`)."""
     if copy:
         tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
-        shutil.copyfile(src, tmp)
+        tmp.unlink(missing_ok=True)
+        _link_or_copy(src, tmp)
     else:
         tmp = src
-    with open(tmp, "rb+") as fh:
+    with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, dst)
     _fsync_dir(dst.parent)

@@ -4,7 +4,8 @@ import polars as pl
 import pytest
 
 from pipeline.endpoints.exposure import exposure_summary
-from pipeline.endpoints.lab import lab_shift, lab_worst_grade34
+from pipeline.endpoints.inputs import frames_connection
+from pipeline.endpoints.lab import lab_summaries
 from pipeline.endpoints.safety import teae_overview, teae_soc_pt
 
 INV, GI, SKIN, BLOOD, GEN = ("Investigations", "Gastrointestinal disorders", "Skin and subcutaneous tissue disorders",
@@ -83,7 +84,9 @@ def _lab() -> pl.DataFrame:
 
 def test_lab_grade_shift_and_worst_grade34():
     adsl = pl.DataFrame({"USUBJID": ["A", "B", "C"], "SAFFL": ["Y"] * 3})
-    shift = lab_shift(_lab(), adsl, {"LOW": ["NEUT"], "HIGH": ["ALT"]})
+    with frames_connection({"adlb": _lab()}) as con:
+        shift = lab_summaries(con, "adlb", adsl, {"LOW": ["NEUT"], "HIGH": ["ALT"]})["ep_lab_shift"]
+        worst_table = lab_summaries(con, "adlb", adsl, {"LOW": ["NEUT"]})["ep_lab_worst"]
     grade = shift.filter((pl.col("TABLE") == "CTCAE_GRADE") & (pl.col("n") > 0))
     assert grade.select("DIRECTION", "BASE_CAT", "POST_CAT", "n", "ROW_N").rows() == [
         ("LOW", "0", "3", 1, 1), ("LOW", "1", "4", 1, 1), ("LOW", "MISSING", "2", 1, 1)]
@@ -92,7 +95,7 @@ def test_lab_grade_shift_and_worst_grade34():
     assert to_low.select("BASE_CAT", "POST_CAT", "n").rows() == [("LOW", "LOW", 1), ("NORMAL", "LOW", 1), ("MISSING", "LOW", 1)]
     to_high = shift.filter((pl.col("TABLE") == "NORMAL_RANGE") & (pl.col("DIRECTION") == "HIGH") & (pl.col("n") > 0))
     assert to_high.select("BASE_CAT", "POST_CAT", "n").rows() == [("LOW", "LOW", 1), ("NORMAL", "NORMAL", 1), ("MISSING", "LOW", 1)]
-    worst = lab_worst_grade34(_lab(), adsl, {"LOW": ["NEUT"]}).row(0, named=True)
+    worst = worst_table.row(0, named=True)
     assert (worst["N"], worst["n_subj"], worst["n_g3"], worst["n_g4"]) == (3, 2, 1, 1)
 
 

@@ -112,6 +112,17 @@ def test_every_load_is_a_catalogued_read_only_cut(three_loads, exports):
     assert warehouse.published_path.read_bytes() == listed[-1].path(warehouse.cuts_dir).read_bytes()
 
 
+def test_the_latest_cut_is_the_published_file_and_older_cuts_stay_apart(three_loads):
+    """A cut is a hard link of the file then published (no copy of a large warehouse); the
+    next load renames a new file over the published path, so earlier cuts keep their own."""
+    warehouse = three_loads["warehouse"]
+    paths = [c.path(warehouse.cuts_dir) for c in cuts.list_cuts(warehouse.cuts_dir)]
+    inodes = [p.stat().st_ino for p in paths]
+    assert warehouse.published_path.stat().st_ino == inodes[-1]
+    assert len(set(inodes)) == 3 and all(p.stat().st_nlink == 1 for p in paths[:-1])
+    assert query(paths[0], "SELECT CUT_ID FROM ops.cut")["CUT_ID"][0] != query(warehouse.published_path, "SELECT CUT_ID FROM ops.cut")["CUT_ID"][0]
+
+
 #: what a reload changes by design: the findings ledger's status across loads and its history
 LEDGER_STATE = {"STATUS", "FIRST_LOAD", "LAST_LOAD", "RESOLVED_LOAD", "LOAD_TS"}
 LOAD_HISTORY = {("qa", "load_history"), ("qa", "trend")}

@@ -154,3 +154,42 @@ def test_spider_lines_start_at_zero_and_stop_at_first_pd(loaded, clean_adam):
     last = points.group_by("USUBJID").agg(pl.col("WEEK").max())
     late = [u for u, w in last.rows() if u in pd_week and w > pd_week[u] + 1e-9]
     assert late == []
+
+
+def _many_subjects(n: int) -> dict[str, pl.DataFrame]:
+    """ADSL / ADRS / ADTR of ``n`` EFFFL = SAFFL subjects: subject i treated i days, alive on
+    study, one post-baseline SDIAM with PCHG = (i mod 150) - 100."""
+    from datetime import date, timedelta
+
+    start = date(2023, 1, 1)
+    ids = [f"S{i:04d}" for i in range(n)]
+    adsl = pl.DataFrame({"USUBJID": ids, "SUBJID": ids, "EFFFL": "Y", "SAFFL": "Y", "TRTSDT": [start] * n,
+                         "TRTDURD": list(range(n)), "DTHDT": pl.Series([None] * n, dtype=pl.Date),
+                         "LSTALVDT": [start + timedelta(days=i + 10) for i in range(n)], "EOSSTT": "ONGOING"})
+    adrs = pl.DataFrame({"USUBJID": ids, "PARAMCD": "CBOR", "AVALC": [("PR", "SD", "PD")[i % 3] for i in range(n)],
+                         "ADT": pl.Series([None] * n, dtype=pl.Date)})
+    adtr = pl.DataFrame({"USUBJID": ids * 2, "PARAMCD": "SDIAM", "ABLFL": ["Y"] * n + [None] * n,
+                         "ANL01FL": [None] * n + ["Y"] * n, "ANL03FL": [None] * n + ["Y"] * n,
+                         "PCHG": [None] * n + [float(i % 150 - 100) for i in range(n)],
+                         "ADT": [start] * n + [start + timedelta(days=42)] * n, "ADY": [1] * n + [43] * n})
+    return {"adsl": adsl, "adrs": adrs, "adtr": adtr}
+
+
+def test_subject_figures_above_their_caps_draw_a_stated_subset():
+    from pipeline.config import reports
+    from pipeline.reports.build import _subject_figures
+
+    caps = {"waterfall_max_subjects": 50, "swimmer_max_subjects": 40, "spider_max_subjects": 30}
+    drawn = {stem: (caption, fig) for stem, _, caption, fig in _subject_figures(_many_subjects(300), {**reports(), **caps})}
+    caption, fig = drawn["swimmer"]
+    widths = [bar.get_width() for bar in _axes(fig, "swimmer").containers[0]]
+    assert widths == pytest.approx([i / 7 for i in range(299, 259, -1)])  # the 40 longest lanes, longest first
+    assert "Showing 40 of 300 subjects (the longest" in caption
+    caption, fig = drawn["waterfall"]
+    bars = [bar.get_height() for bar in _axes(fig, "waterfall").containers[0]]
+    assert len(bars) == 50 and bars[0] == 49.0 and bars[-1] == -100.0  # largest increase .. largest decrease kept
+    assert bars == sorted(bars, reverse=True) and "Showing 50 of 300 subjects" in caption
+    caption, fig = drawn["spider"]
+    assert len(_axes(fig, "spider").collections[0].get_segments()) == 30 and "Showing 30 of 300 subjects" in caption
+    uncapped = {stem: caption for stem, _, caption, _ in _subject_figures(_many_subjects(30), {**reports(), **caps})}
+    assert not any("Showing" in c for c in uncapped.values())

@@ -90,7 +90,7 @@ def tte_summaries(adtte: pl.DataFrame, adsl: pl.DataFrame, s: TteSettings) -> di
         "ep_tte_rate": pl.DataFrame(rates, schema=RATE_SCHEMA),
         "ep_km_curve": _stack(curves, CURVE_SCHEMA).with_columns((pl.col("TIME_D") / dpm).alias("TIME_M")).select(CURVE_COLUMNS),
         "ep_at_risk": _stack(risk, RISK_SCHEMA).with_columns((pl.col("TICK_D") / dpm).round(6).alias("TICK_M")).select(RISK_COLUMNS),
-        "ep_tte_censor": _stack(censor, CENSOR_SCHEMA).with_columns(pct().alias("PCT")).sort("ENDPOINT", "POPULATION", "CNSR", "EVNTDESC")
+        "ep_tte_censor": _stack(censor, CENSOR_SCHEMA).with_columns(pct().alias("PCT")).sort("ENDPOINT", "POPULATION", "CNSR", "EVNTDESC", "CNSDTDSC")
         .select(CENSOR_COLUMNS),
     }
 

@@ -54,9 +54,17 @@ def km_panels(tables: dict[str, pl.DataFrame], min_subjects: dict[str, int]) -> 
     return keep
 
 
+def _cap_note(shown: int, total: int, how: str) -> str:
+    """Caption addition when a figure shows fewer subjects than it has (empty otherwise)."""
+    return f" Showing {shown} of {total} subjects ({how}; reports cap in the trial configuration)." if shown < total else ""
+
+
 def _subject_figures(adam: dict[str, pl.DataFrame], settings: dict):
     """(stem, section, caption, Figure) of the waterfall, swimmer and spider plots the ADaM
-    datasets allow."""
+    datasets allow. Above the ``*_max_subjects`` caps of the ``reports`` settings a figure
+    draws a subset (said in its caption): the swimmer the longest lanes, the waterfall and
+    the spider plot subjects evenly spaced in their order, so one mark per subject stays
+    readable and fast at 100,000 subjects."""
     adsl, adrs, adtr = adam.get("adsl"), adam.get("adrs"), adam.get("adtr")
     refs = settings["reference_lines_pct"]
     clip = settings["waterfall_clip_pct"]
@@ -64,18 +72,25 @@ def _subject_figures(adam: dict[str, pl.DataFrame], settings: dict):
         return
     if adtr is not None:
         bars, n_without = figure_data.waterfall_data(adsl, adtr, adrs, clip)
+        shown = figure_data.spread_subjects(bars, settings["waterfall_max_subjects"])
         yield ("waterfall", "tumour",
                f"Waterfall: best % change in SDIAM per EFFFL subject (n = {bars.height}; {n_without} without a "
-               f"post-baseline SDIAM); dashed lines {', '.join(f'{r:+g}%' for r in refs)}; bars above +{clip:g}% clipped.",
-               figures.waterfall_figure(bars, n_without, reference_pct=refs, clip_pct=clip))
+               f"post-baseline SDIAM); dashed lines {', '.join(f'{r:+g}%' for r in refs)}; bars above +{clip:g}% clipped."
+               + _cap_note(shown.height, bars.height, "evenly spaced in sorted order"),
+               figures.waterfall_figure(shown, n_without, reference_pct=refs, clip_pct=clip))
     lanes = figure_data.swimmer_data(adsl, adrs, config.data_cutoff())
-    yield ("swimmer", "tumour", f"Swimmer: time on treatment and follow-up per SAFFL subject (N = {lanes.height}).",
-           figures.swimmer_figure(lanes))
+    shown = lanes.head(settings["swimmer_max_subjects"])
+    yield ("swimmer", "tumour", f"Swimmer: time on treatment and follow-up per SAFFL subject (N = {lanes.height})."
+           + _cap_note(shown.height, lanes.height, "the longest"),
+           figures.swimmer_figure(shown))
     if adtr is not None:
         points = figure_data.spider_data(adsl, adtr, adrs)
+        n_subjects = points["USUBJID"].n_unique()
+        shown = figure_data.spread_subjects(points, settings["spider_max_subjects"])
         yield ("spider", "tumour",
-               f"Spider: % change in SDIAM over time per EFFFL subject up to first PD (n = {points['USUBJID'].n_unique()}).",
-               figures.spider_figure(points, reference_pct=refs))
+               f"Spider: % change in SDIAM over time per EFFFL subject up to first PD (n = {n_subjects})."
+               + _cap_note(shown["USUBJID"].n_unique(), n_subjects, "evenly spaced by USUBJID"),
+               figures.spider_figure(shown, reference_pct=refs))
 
 
 def build_report(tables: dict[str, pl.DataFrame], adam: dict[str, pl.DataFrame], out_dir: Path, *, subtitle: str) -> ReportOutput:

@@ -111,3 +111,17 @@ def spider_data(adsl: pl.DataFrame, adtr: pl.DataFrame, adrs: pl.DataFrame) -> p
     )
     origin = post.select("USUBJID", "CBOR").unique().with_columns(pl.lit(0.0).alias("WEEK"), pl.lit(0.0).alias("PCHG"))
     return pl.concat([origin, post]).sort(["USUBJID", "WEEK"])
+
+
+def spread_subjects(frame: pl.DataFrame, max_subjects: int) -> pl.DataFrame:
+    """The rows of at most ``max_subjects`` subjects, evenly spaced in the frame's order (the
+    first and the last included), so a capped waterfall keeps the shape of the distribution
+    and a capped spider plot a deterministic cross-section; the frame unchanged when it holds
+    fewer subjects."""
+    subjects = frame.select("USUBJID").unique(maintain_order=True)
+    m = subjects.height
+    if m <= max_subjects:
+        return frame
+    step = (m - 1) / max(max_subjects - 1, 1)
+    picks = (pl.int_range(0, max_subjects, eager=True).cast(pl.Float64) * step).round().cast(pl.Int64).unique(maintain_order=True)
+    return frame.join(subjects[picks], on="USUBJID", how="semi")
