@@ -63,16 +63,28 @@ def validate_table(con: duckdb.DuckDBPyConnection, form_name: str, data_cutoff: 
     raw = f"raw.{table}"
     ctx = ValidationContext(data_cutoff, None if form_name == "DM" else dm_subjects(con))
     chunks = subject_chunks(con, [raw], key_sql=SUBJECT_KEY_SQL, max_rows=max_rows)
+    scratch = f"stg._chunks_{table}"
+    if len(chunks) == 1:
+        source, key, columns, order = raw, SUBJECT_KEY_SQL, "rowid AS _ROW, *", "rowid"
+    else:
+        # the key computed once into a scratch copy: its zone maps let each chunk read only its
+        # own row groups (exports come subject by subject) instead of scanning the whole form
+        source, key, columns, order = scratch, "_K", "* EXCLUDE (_K)", "_ROW"
+        con.execute("CREATE SCHEMA IF NOT EXISTS stg")
+        con.execute(f"CREATE OR REPLACE TABLE {scratch} AS SELECT rowid AS _ROW, {SUBJECT_KEY_SQL} AS _K, * FROM {raw}")
     validated = 0
-    for i, chunk in enumerate(chunks):
-        rows = read_chunk(con, raw, chunk, key_sql=SUBJECT_KEY_SQL, columns="rowid AS _ROW, *", order_by="rowid")
-        result = validate_rows(form_name, rows, ctx)
-        validated += result.rows_in
-        first = i == 0
-        append_table(con, f"stg.{table}", result.accepted.drop("_ROW"), first=first)
-        append_table(con, f"validation.{table}", result.candidates.drop("_ROW"), first=first)
-        append_table(con, f"quarantine.{table}", result.quarantine, first=first)
-        append_table(con, f"qa.findings_{table}", result.findings, first=first)
+    try:
+        for i, chunk in enumerate(chunks):
+            rows = read_chunk(con, source, chunk, key_sql=key, columns=columns, order_by=order)
+            result = validate_rows(form_name, rows, ctx)
+            validated += result.rows_in
+            first = i == 0
+            append_table(con, f"stg.{table}", result.accepted.drop("_ROW"), first=first)
+            append_table(con, f"validation.{table}", result.candidates.drop("_ROW"), first=first)
+            append_table(con, f"quarantine.{table}", result.quarantine, first=first)
+            append_table(con, f"qa.findings_{table}", result.findings, first=first)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {scratch}")
     _reorder(con, f"quarantine.{table}", "_ROW", drop="_ROW")
     _reorder(con, f"qa.findings_{table}", "SRC_ROW, RULE_ID, FIELD, _ROW, _SEQ", drop="_ROW, _SEQ")
     count = lambda t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # noqa: E731
