@@ -127,3 +127,15 @@ def test_lab_checks_per_value_give_hand_checked_standard_values():
     got = result.accepted.select("SUBJID", "LBSTRESN", "LBSTRESC", "LBSTRESU", "LBSTNRLO").rows()
     assert got == [("001", 88.4, "88.4", "umol/L", 45.0), ("001", 88.4, "88.4", "umol/L", 3978.0),
                    ("002", 88.4, "88.4", "umol/L", 45.0), ("002", None, "<44.2", "umol/L", 3978.0)]
+
+
+def test_baseline_lesion_count_stays_within_one_subject():
+    """TU01 counts a subject's own baseline lesions: a baseline row whose SUBJID is blank is not
+    ranked among the post-baseline lesions of other subjects (which chunking would change)."""
+    tl = dict(TULOC="LIVER", NODE="N", TRMETHOD="CT SCAN", TRDIAMC="MEASURED", TRDIAM="20")
+    later = [{**tl, "SUBJID": "001", "VISIT": "TUMOUR ASSESSMENT WEEK 6", "LESID": f"T0{n}", "IGREP": str(n),
+              "TRDAT": "2022-02-20"} for n in range(1, 7)]
+    baseline = {**tl, "SUBJID": "", "VISIT": "SCREENING", "LESID": "T09", "TRDAT": "2022-01-01"}
+    result = validate_form("TL", raw_frame("TL", [*later, baseline]), CTX)
+    assert result.findings.filter(pl.col("SRC_ROW") == 7)["RULE_ID"].to_list() == ["KEY01"]
+    assert result.findings.filter(pl.col("RULE_ID") == "TU01").is_empty()

@@ -153,9 +153,12 @@ def _tumour_lesions(form: Form, work: pl.DataFrame):
         base = pl.col("VISIT") == "SCREENING"
         nodal = pl.col("NODE__t") == "Y"
         order = pl.col("LESID").str.strip_chars()
+        # ranked within one subject's baseline (subject and baseline flag as the partition): a
+        # partition of ``when(base).then(SUBJID)`` put the baseline rows of an unreadable
+        # SUBJID together with every post-baseline row of the form, across subjects
         ranked = work.with_columns(
-            order.rank("dense").over(pl.when(base).then(pl.col("SUBJID"))).alias("_n"),
-            order.rank("dense").over([pl.when(base).then(pl.col("SUBJID")), pl.col("TULOC__t")]).alias("_per_organ"),
+            order.rank("dense").over(["SUBJID", base]).alias("_n"),
+            order.rank("dense").over(["SUBJID", base, "TULOC__t"]).alias("_per_organ"),
         )
         findings += [
             make_findings(ranked, base & (pl.col("_n") > limits["max_total"]), rule="TU01", form=form.name, field="LESID",
