@@ -1,12 +1,12 @@
 """Staged layer: validated, typed rows per form (group ``stg``).
 
-Each ``stg/<form>`` asset validates ``raw.<form>`` (``pipeline.validation``) and writes
-``stg.<form>`` (accepted rows), ``quarantine.<form>`` (rows with an ERROR, with their reasons,
+Each ``stg/<form>`` asset validates ``raw.<form>`` (``pipeline.validation``), a range of subjects
+at a time (``form_tables.validate_table``), and writes ``stg.<form>`` (accepted rows), ``quarantine.<form>`` (rows with an ERROR, with their reasons,
 and superseded duplicates), ``validation.<form>`` (every row typed, quarantined ones flagged,
 which the cross-form checks read so that one pass reports everything wrong with a row) and
 ``qa.findings_<form>``. Two checks ride with it:
-``reconciliation`` (rows in = accepted + quarantined; blocking, so nothing is published when a
-row would go missing) and ``pandera_contract`` (failure counts by rule; WARN, since bad rows
+``reconciliation`` (rows in = accepted + quarantined, summed over the chunks; blocking, so nothing
+is published when a row would go missing) and ``pandera_contract`` (failure counts by rule; WARN, since bad rows
 are expected and quarantined, not a reason to stop the load).
 """
 
@@ -18,14 +18,13 @@ from dagster_duckdb import DuckDBResource
 from assets.markdown import markdown_table
 from pipeline import config
 from pipeline.forms import FORMS
-from pipeline.validation.form_validation import ValidationContext, validate_form
-from pipeline.validation.normalise import pad_subjid
+from pipeline.validation.form_tables import validate_table
 from pipeline.validation.rules import ERROR
-from pipeline.warehouse_io import read_table, write_table
 
 
-def _markdown_counts(frame: pl.DataFrame, cols: list[str]) -> str:
-    counts = frame.group_by(cols).len().sort(cols)
+def _markdown_counts(counts: pl.DataFrame, cols: list[str]) -> str:
+    """Finding counts (column ``n``) summed by ``cols``."""
+    counts = counts.group_by(cols).agg(pl.col("n").sum()).sort(cols)
     return markdown_table([*cols, "n"], counts.iter_rows(), empty="no findings")
 
 
@@ -51,43 +50,37 @@ def _stg_form_asset(form_name: str) -> dg.AssetsDefinition:
     )
     def _asset(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
         with duckdb.get_connection() as con:
-            raw = read_table(con, f"raw.{table}")
-            dm_subjects = None
-            if form_name != "DM":
-                dm = read_table(con, "raw.dm").select(pad_subjid(pl.col("SUBJID")).alias("s"))
-                dm_subjects = frozenset(dm["s"].drop_nulls().to_list())
-            result = validate_form(form_name, raw, ValidationContext(config.data_cutoff(), dm_subjects))
-            write_table(con, f"stg.{table}", result.accepted)
-            write_table(con, f"validation.{table}", result.candidates)
-            write_table(con, f"quarantine.{table}", result.quarantine)
-            write_table(con, f"qa.findings_{table}", result.findings)
-            loaded = con.execute(f"SELECT count(*) FROM stg.{table}").fetchone()[0]
-            held = con.execute(f"SELECT count(*) FROM quarantine.{table}").fetchone()[0]
-        by_severity = {s: int(n) for s, n in result.findings.group_by("SEVERITY").len().iter_rows()}
+            counts = validate_table(con, form_name, config.data_cutoff())
+            findings = pl.from_arrow(con.sql(
+                f"SELECT RULE_ID, SEVERITY, FIELD, count(*) AS n FROM qa.findings_{table} GROUP BY ALL"
+            ).to_arrow_table())
+        by_severity = {s: int(n) for s, n in findings.group_by("SEVERITY").agg(pl.col("n").sum()).iter_rows()}
         yield dg.MaterializeResult(
             metadata={
-                "dagster/row_count": loaded,
-                "rows_in": result.rows_in,
-                "rows_quarantined": held,
+                "dagster/row_count": counts.accepted,
+                "rows_in": counts.rows_in,
+                "rows_quarantined": counts.quarantined,
+                "chunks": counts.chunks,
                 "findings_by_severity": dg.MetadataValue.json(by_severity),
-                "findings": dg.MetadataValue.md(_markdown_counts(result.findings, ["RULE_ID", "SEVERITY", "FIELD"])),
+                "findings": dg.MetadataValue.md(_markdown_counts(findings, ["RULE_ID", "SEVERITY", "FIELD"])),
             }
         )
         yield dg.AssetCheckResult(
             check_name="reconciliation",
-            passed=result.rows_in == loaded + held,
+            passed=counts.reconciled,
             severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"rows_in": result.rows_in, "rows_accepted": loaded, "rows_quarantined": held},
+            metadata={"rows_in": counts.rows_in, "rows_validated": counts.rows_validated,
+                      "rows_accepted": counts.accepted, "rows_quarantined": counts.quarantined},
         )
-        errors = result.findings.filter(pl.col("SEVERITY") == ERROR).height
+        errors = by_severity.get(ERROR, 0)
         yield dg.AssetCheckResult(
             check_name="pandera_contract",
             passed=errors == 0,
             severity=dg.AssetCheckSeverity.WARN,
             metadata={
                 "error_findings": errors,
-                "findings_total": result.findings.height,
-                "by_rule": dg.MetadataValue.md(_markdown_counts(result.findings, ["RULE_ID", "SEVERITY"])),
+                "findings_total": int(findings["n"].sum()),
+                "by_rule": dg.MetadataValue.md(_markdown_counts(findings, ["RULE_ID", "SEVERITY"])),
             },
         )
 

@@ -15,6 +15,7 @@ from pipeline.codelists import AE_DICTIONARY, LAB_PLAUSIBLE
 from pipeline.forms import Form
 from pipeline.validation import normalise as nz
 from pipeline.validation.findings import make_findings
+from pipeline.validation.per_value import with_per_value
 
 _LB_DERIVED = ("LBSTRESC", "LBSTRESN", "LBSTRESU", "LBSTNRLO", "LBSTNRHI")
 
@@ -92,20 +93,20 @@ def _ex(form: Form, work: pl.DataFrame):
 
 
 def _lb(form: Form, work: pl.DataFrame):
-    result = nz.parse_number(pl.col("LBORRES"))
-    lo = nz.parse_number(pl.col("LBORNRLO")).struct.field("value")
-    hi = nz.parse_number(pl.col("LBORNRHI")).struct.field("value")
+    # parsed once per distinct raw value, and the result struct once (not once per field)
+    work = with_per_value(work, "LBORRES", _res=nz.parse_number(pl.col("LBORRES")))
+    work = with_per_value(work, "LBORNRLO", _lo=nz.parse_number(pl.col("LBORNRLO")).struct.field("value"))
+    work = with_per_value(work, "LBORNRHI", _hi=nz.parse_number(pl.col("LBORNRHI")).struct.field("value"))
+    work = with_per_value(work, "LBORRESU", _ukey=nz.lab_unit_key(pl.col("LBORRESU")))
+    result = pl.col("_res")
     test = pl.col("LBTEST__t")
-    factor = nz.lab_factor(test, nz.lab_unit_key(pl.col("LBORRESU")))
     work = work.with_columns(
         result.struct.field("value").alias("_val"),
         result.struct.field("comparator").alias("_cmp"),
         result.struct.field("status").alias("_st"),
-        factor.alias("_factor"),
-        lo.alias("_lo"),
-        hi.alias("_hi"),
+        nz.lab_factor(test, pl.col("_ukey")).alias("_factor"),
         nz.lab_std_unit(test).alias("LBSTRESU__t"),
-    )
+    ).drop("_res", "_ukey")
     std = (pl.col("_val") * pl.col("_factor")).round(4)
     limits_lo = test.replace_strict({k: v[0] for k, v in LAB_PLAUSIBLE.items()}, default=None, return_dtype=pl.Float64)
     limits_hi = test.replace_strict({k: v[1] for k, v in LAB_PLAUSIBLE.items()}, default=None, return_dtype=pl.Float64)
@@ -152,9 +153,12 @@ def _tumour_lesions(form: Form, work: pl.DataFrame):
         base = pl.col("VISIT") == "SCREENING"
         nodal = pl.col("NODE__t") == "Y"
         order = pl.col("LESID").str.strip_chars()
+        # ranked within one subject's baseline (subject and baseline flag as the partition): a
+        # partition of ``when(base).then(SUBJID)`` put the baseline rows of an unreadable
+        # SUBJID together with every post-baseline row of the form, across subjects
         ranked = work.with_columns(
-            order.rank("dense").over(pl.when(base).then(pl.col("SUBJID"))).alias("_n"),
-            order.rank("dense").over([pl.when(base).then(pl.col("SUBJID")), pl.col("TULOC__t")]).alias("_per_organ"),
+            order.rank("dense").over(["SUBJID", base]).alias("_n"),
+            order.rank("dense").over(["SUBJID", base, "TULOC__t"]).alias("_per_organ"),
         )
         findings += [
             make_findings(ranked, base & (pl.col("_n") > limits["max_total"]), rule="TU01", form=form.name, field="LESID",

@@ -1,0 +1,97 @@
+"""Validation of a raw form table in the warehouse, in subject chunks (issue 8: 100,000 subjects).
+
+``validate_table`` reads ``raw.<form>`` a range of subjects at a time, validates each range
+with ``validate_rows`` and appends the results to ``stg.<form>``, ``validation.<form>``,
+``quarantine.<form>`` and ``qa.findings_<form>``, so memory is bounded by the chunk
+(``ops.scale.chunk_rows`` rows), not by the trial.
+
+Why chunks by subject are exact: every check of ``validate_rows`` looks at one row or at the
+rows of one subject (duplicates and record keys include SUBJID; the lesion checks rank within a
+subject; KEY01 asks DM, read once per form). The chunk key is the integer value of the raw
+SUBJID, so every spelling of one padded subject ('7', '07', '007', ' 7 ') lands in the same
+chunk, and values that are not numbers ride with the nulls in the first chunk.
+
+Order: ``stg`` and ``validation`` (the large tables) are appended chunk after chunk, each chunk
+in delivery order; subjects come in order of their numeric SUBJID, and with one chunk (any
+trial below ``chunk_rows`` rows) the order is the delivery order. ``quarantine`` and the
+findings (small) are put into one global order at the end, in DuckDB: quarantine by delivered
+row, findings by SRC_ROW, RULE_ID, FIELD, delivered row, so they come out the same however the
+trial was cut.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import duckdb
+import polars as pl
+
+from pipeline.validation.form_validation import ValidationContext, validate_rows
+from pipeline.validation.normalise import pad_subjid
+from pipeline.warehouse_io import append_table, read_chunk, subject_chunks
+
+#: chunk key of a raw row: the number in SUBJID, the same for every zero-padding of it
+SUBJECT_KEY_SQL = "TRY_CAST(trim(SUBJID) AS BIGINT)"
+
+
+@dataclass(frozen=True)
+class TableCounts:
+    """Reconciliation of one form over all chunks."""
+
+    rows_in: int  # count(*) of raw.<form>
+    rows_validated: int  # rows the chunks held together (must equal rows_in)
+    accepted: int  # count(*) of stg.<form>
+    quarantined: int  # count(*) of quarantine.<form>
+    chunks: int
+
+    @property
+    def reconciled(self) -> bool:
+        return self.rows_in == self.rows_validated == self.accepted + self.quarantined
+
+
+def dm_subjects(con: duckdb.DuckDBPyConnection) -> pl.Series:
+    """Padded SUBJIDs of raw.dm (KEY01), read once per form rather than once per chunk."""
+    subjid = pl.from_arrow(con.sql("SELECT DISTINCT SUBJID FROM raw.dm").to_arrow_table())["SUBJID"]
+    return subjid.to_frame().select(pad_subjid(pl.col("SUBJID"))).to_series().drop_nulls().unique().sort()
+
+
+def validate_table(con: duckdb.DuckDBPyConnection, form_name: str, data_cutoff: date,
+                   max_rows: int | None = None) -> TableCounts:
+    """Validate ``raw.<form>`` into the stg, validation, quarantine and qa.findings tables."""
+    table = form_name.lower()
+    raw = f"raw.{table}"
+    ctx = ValidationContext(data_cutoff, None if form_name == "DM" else dm_subjects(con))
+    chunks = subject_chunks(con, [raw], key_sql=SUBJECT_KEY_SQL, max_rows=max_rows)
+    scratch = f"stg._chunks_{table}"
+    if len(chunks) == 1:
+        source, key, columns, order = raw, SUBJECT_KEY_SQL, "rowid AS _ROW, *", "rowid"
+    else:
+        # the key computed once into a scratch copy: its zone maps let each chunk read only its
+        # own row groups (exports come subject by subject) instead of scanning the whole form
+        source, key, columns, order = scratch, "_K", "* EXCLUDE (_K)", "_ROW"
+        con.execute("CREATE SCHEMA IF NOT EXISTS stg")
+        con.execute(f"CREATE OR REPLACE TABLE {scratch} AS SELECT rowid AS _ROW, {SUBJECT_KEY_SQL} AS _K, * FROM {raw}")
+    validated = 0
+    try:
+        for i, chunk in enumerate(chunks):
+            rows = read_chunk(con, source, chunk, key_sql=key, columns=columns, order_by=order)
+            result = validate_rows(form_name, rows, ctx)
+            validated += result.rows_in
+            first = i == 0
+            append_table(con, f"stg.{table}", result.accepted.drop("_ROW"), first=first)
+            append_table(con, f"validation.{table}", result.candidates.drop("_ROW"), first=first)
+            append_table(con, f"quarantine.{table}", result.quarantine, first=first)
+            append_table(con, f"qa.findings_{table}", result.findings, first=first)
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {scratch}")
+    _reorder(con, f"quarantine.{table}", "_ROW", drop="_ROW")
+    _reorder(con, f"qa.findings_{table}", "SRC_ROW, RULE_ID, FIELD, _ROW, _SEQ", drop="_ROW, _SEQ")
+    count = lambda t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # noqa: E731
+    return TableCounts(count(raw), validated, count(f"stg.{table}"), count(f"quarantine.{table}"), len(chunks))
+
+
+def _reorder(con: duckdb.DuckDBPyConnection, table: str, order_by: str, *, drop: str) -> None:
+    """Rewrite a small table in one global order, without its ordering columns."""
+    keys = ", ".join(f"{k.strip()} NULLS FIRST" for k in order_by.split(","))
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * EXCLUDE ({drop}) FROM {table} ORDER BY {keys}")
