@@ -24,7 +24,7 @@ from pipeline import config
 from pipeline.forms import FORMS
 from pipeline.qa import ledger as qa_ledger
 from pipeline.qa.cross_table import GX_FINDING_COLUMNS, distribution_frame, violations
-from pipeline.qa.queries import listing_paths, query_listing, write_listing
+from pipeline.qa.queries import build_listing, listing_paths, write_listing
 from pipeline.resources import WarehouseResource
 from pipeline.validation.cross_form_checks import cross_form_findings
 from pipeline.validation.findings import FINDING_COLUMNS
@@ -105,7 +105,9 @@ def qa_gx_validation(duckdb: DuckDBResource, warehouse: WarehouseResource):
         findings = pl.concat([pl.DataFrame(schema=GX_FINDING_COLUMNS), *found.values()], how="vertical_relaxed")
         write_table(con, "qa.findings_gx", findings)
     docs = warehouse.reports_dir / "qa"
-    results = run_suites(found, distributions, docs, int(config.trial_config()["qa"]["distribution_min_n"]))
+    qa_config = config.trial_config()["qa"]
+    results = run_suites(found, distributions, docs, int(qa_config["distribution_min_n"]),
+                         int(qa_config["gx_max_rows_per_rule"]))
     make_offline(docs)
     index = docs / "index.html"
     rows = [(r, RULES[r].severity, "pass" if results[r].success else "FAIL", results[r].violations, RULES[r].title)
@@ -143,13 +145,12 @@ def qa_findings_ledger(context: dg.AssetExecutionContext, duckdb: DuckDBResource
                        warehouse: WarehouseResource) -> dg.MaterializeResult:
     """qa.findings: the persistent findings ledger after this load (keys, new/persisting/resolved)."""
     with duckdb.get_connection() as con:
-        load_no, ledger = qa_ledger.update(con, warehouse.state_dir, run_id=context.run.run_id,
-                                           export=str(warehouse.export_path or "default"))
-        write_table(con, "qa.findings", ledger)
+        load_no = qa_ledger.update(con, warehouse.state_dir, run_id=context.run.run_id,
+                                   export=str(warehouse.export_path or "default"), table="qa.findings")
         write_table(con, "qa.load_history", qa_ledger.read_loads(warehouse.state_dir))
-    counts = ledger.group_by("STATUS").len().sort("STATUS").iter_rows()
+        counts = con.execute("SELECT STATUS, count(*) FROM qa.findings GROUP BY STATUS ORDER BY STATUS").fetchall()
     return dg.MaterializeResult(metadata={
-        "load_no": load_no, "dagster/row_count": ledger.height,
+        "load_no": load_no, "dagster/row_count": sum(n for _, n in counts),
         "by_status": dg.MetadataValue.md(markdown_table(["status", "n"], counts)),
         "ledger_file": dg.MetadataValue.path(str(warehouse.state_dir / qa_ledger.LEDGER_FILE)),
     })
@@ -163,13 +164,12 @@ def _current_load(con) -> int:
 def qa_query_listing(duckdb: DuckDBResource, warehouse: WarehouseResource) -> dg.MaterializeResult:
     """Open site queries of this load, one row per query, as CSV and XLSX sorted by site and subject."""
     with duckdb.get_connection() as con:
-        listing = query_listing(con)
-        write_table(con, "qa.query_listing", listing)
+        rows = build_listing(con, "qa.query_listing")
         csv_path, xlsx_path = listing_paths(warehouse.reports_dir, _current_load(con))
-    write_listing(listing, csv_path, xlsx_path)
-    by_site = listing.group_by("SITE").len().sort("SITE").iter_rows()
+        write_listing(con, "qa.query_listing", csv_path, xlsx_path)
+        by_site = con.execute("SELECT SITE, count(*) FROM qa.query_listing GROUP BY SITE ORDER BY SITE").fetchall()
     return dg.MaterializeResult(metadata={
-        "dagster/row_count": listing.height, "csv": dg.MetadataValue.path(str(csv_path)),
+        "dagster/row_count": rows, "csv": dg.MetadataValue.path(str(csv_path)),
         "xlsx": dg.MetadataValue.path(str(xlsx_path)),
         "by_site": dg.MetadataValue.md(markdown_table(["site", "queries"], by_site, empty="no open queries")),
     })

@@ -13,7 +13,9 @@ character value 200 bytes) and break the export with a message naming the variab
 
 Both files are streamed in Arrow batches straight from DuckDB (``pipeline.xpt`` for XPT,
 DuckDB's ``json_array`` for the rows of Dataset-JSON), so a 10-million-record LB costs one
-batch of memory; the tests read every XPT back with pyreadstat.
+batch of memory. DuckDB renders the text (padded XPT fields, JSON rows) and the files take the
+Arrow buffers as they are: no Python object per value. The tests read every XPT back with
+pyreadstat.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipeline.arrow_bytes import concatenated
 from pipeline.xpt import XptVariable, XptWriter
 from schemas.sdtm import SDTM_MODELS, dataset_label, variable_labels
 
@@ -167,6 +170,19 @@ def dataset_json_header(domain: str, columns: list[ExportColumn], lengths: dict[
     }
 
 
+def _xpt_select(columns: list[ExportColumn], lengths: dict[str, int]) -> str:
+    """The XPT query: character values blank-padded to their variable length in bytes by DuckDB,
+    so the writer takes them as a fixed-width block (a null is all blanks, as SAS has it)."""
+    parts = []
+    for c in columns:
+        if c.numeric:
+            parts.append(f'{c.sql} AS "{c.name}"')
+        else:
+            value = f"coalesce({c.sql}, '')"
+            parts.append(f"{value} || repeat(' ', {lengths[c.name]} - strlen({value})) AS \"{c.name}\"")
+    return ", ".join(parts)
+
+
 def _keys(name: str) -> tuple[str, ...]:
     model = SDTM_MODELS.get(name)
     return tuple(getattr(model, "_KEY", ())) if model is not None else ()
@@ -183,23 +199,23 @@ def write_domain(con, name: str, table: str, out_dir: Path, ctx: ExportContext, 
     dslabel, labels = labels_for(name, [c.name for c in columns])
     lengths = char_lengths(con, table, columns)
     check_xpt(domain, columns, lengths, dslabel, labels)
-    select = ", ".join(f'{c.sql} AS "{c.name}"' for c in columns)
     variables = [XptVariable(c.name, label, c.numeric, 8 if c.numeric else lengths[c.name]) for c, label in zip(columns, labels)]
     with XptWriter(out_dir / f"{name}.xpt", domain, dslabel, variables) as xpt:
-        for batch in con.execute(f"SELECT {select} FROM {table}").to_arrow_reader(batch_rows):
+        for batch in con.execute(f"SELECT {_xpt_select(columns, lengths)} FROM {table}").to_arrow_reader(batch_rows):
             xpt.write_batch(batch)
     records = xpt.rows
     header = dataset_json_header(domain, columns, lengths, dslabel, labels, ctx, records, _keys(name))
-    with open(out_dir / f"{name}.json", "w", encoding="utf-8") as fh:
-        fh.write(json.dumps(header, ensure_ascii=False)[:-1] + ', "rows": [')
-        rows = con.execute(f"SELECT CAST(json_array({', '.join(c.sql for c in columns)}) AS VARCHAR) FROM {table}")
-        first = True
+    with open(out_dir / f"{name}.json", "wb") as fh:
+        fh.write((json.dumps(header, ensure_ascii=False)[:-1] + ', "rows": [').encode())
+        # every row is rendered by DuckDB as ', [...]'; the file takes the batches' text buffers
+        # as they are, less the separator in front of the first row
+        rows = con.execute(f"SELECT ', ' || CAST(json_array({', '.join(c.sql for c in columns)}) AS VARCHAR) FROM {table}")
+        skip = len(", ")
         for batch in rows.to_arrow_reader(batch_rows):
-            text = ", ".join(batch.column(0).to_pylist())
-            if text:
-                fh.write(text if first else ", " + text)
-                first = False
-        fh.write("]}")
+            text = concatenated(batch.column(0))
+            fh.write(text[skip:])
+            skip = max(0, skip - len(text))
+        fh.write(b"]}")
     return records
 
 

@@ -4,7 +4,8 @@ Why our own writer: pyreadstat (used to read every file back in the tests) can o
 whole pandas DataFrame, i.e. a Python object per text value of the table. At 100,000 subjects
 LB alone has about ten million records; that copy is gigabytes. This writer takes Arrow record
 batches one at a time (straight from DuckDB) and turns each into fixed-width byte rows with
-numpy, so memory is one batch whatever the table size.
+numpy, so memory is one batch whatever the table size. Character values the query already
+padded to the variable length are a reshape of the Arrow buffer (``pipeline.arrow_bytes``).
 
 The format (SAS technical note TS-140, "The record layout of a data set in SAS transport (XPORT)
 format"): 80-byte header records; one 140-byte NAMESTR per variable; then the observations,
@@ -27,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+
+from pipeline.arrow_bytes import fixed_width
 
 RECORD = 80
 NAMESTR_LEN = 140
@@ -72,25 +75,6 @@ def ibm_float(values: np.ndarray) -> np.ndarray:
     out = np.where(x == 0, np.uint64(0), out)
     out = np.where(np.isnan(x), MISSING, out)
     return out.astype(">u8")
-
-
-def _char_matrix(column: pa.Array, width: int) -> np.ndarray:
-    """A string column as an (n, width) uint8 matrix of its UTF-8 bytes, blank-padded."""
-    column = column.cast(pa.large_string()) if not pa.types.is_large_string(column.type) else column
-    n = len(column)
-    out = np.full((n, width), 32, dtype=np.uint8)
-    if n == 0:
-        return out
-    column = column.fill_null("")
-    offsets = np.frombuffer(column.buffers()[1], dtype=np.int64)[column.offset: column.offset + n + 1]
-    data = np.frombuffer(column.buffers()[2], dtype=np.uint8) if column.buffers()[2] is not None else np.zeros(0, np.uint8)
-    lengths = np.diff(offsets)
-    if lengths.max(initial=0) > width:
-        raise ValueError(f"a value is {int(lengths.max())} bytes, longer than the variable length {width}")
-    rows = np.repeat(np.arange(n), lengths)
-    cols = np.arange(int(lengths.sum())) - np.repeat(offsets[:-1] - offsets[0], lengths)
-    out[rows, cols] = data[offsets[0]: offsets[-1]]
-    return out
 
 
 def _num_matrix(column: pa.Array) -> np.ndarray:
@@ -140,12 +124,11 @@ class XptWriter:
 
     def write_batch(self, batch: pa.RecordBatch) -> None:
         """Append the rows of ``batch`` (its columns named like the variables)."""
-        blocks = [_num_matrix(batch.column(v.name)) if v.numeric else _char_matrix(batch.column(v.name), v.length)
+        blocks = [_num_matrix(batch.column(v.name)) if v.numeric else fixed_width(batch.column(v.name), v.length)
                   for v in self.variables]
         rows = np.hstack(blocks) if blocks else np.zeros((batch.num_rows, 0), np.uint8)
-        data = rows.tobytes()
-        self._fh.write(data)
-        self._tail = (self._tail + len(data)) % RECORD
+        self._fh.write(rows)  # C-contiguous: written from its buffer, no bytes copy
+        self._tail = (self._tail + rows.nbytes) % RECORD
         self.rows += batch.num_rows
 
     def __exit__(self, exc_type, exc, tb) -> None:

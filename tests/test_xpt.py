@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pyreadstat
+import pytest
 
 from pipeline.sdtm_export import ExportContext, export_domains
 from pipeline.xpt import ibm_float
@@ -56,3 +57,45 @@ def test_batches_do_not_change_the_bytes(tmp_path, monkeypatch):
         assert (tmp_path / "one" / f"lb.{suffix}").read_bytes() == (tmp_path / "many" / f"lb.{suffix}").read_bytes()
     data, _ = pyreadstat.read_xport(str(tmp_path / "many" / "lb.xpt"))
     assert data.shape == (n, 3) and data["LBSTRESN"].tolist() == frame["LBSTRESN"].to_list()
+
+
+def test_every_batch_size_gives_the_same_files(tmp_path, monkeypatch):
+    """Nulls, multi-byte text, an all-null column and an empty first value: the XPT and
+    Dataset-JSON written one row per batch, in batches of 2 and of 3 equal one batch, and read
+    back (pyreadstat, json) to the frame's values."""
+    import json
+
+    import pipeline.sdtm_export as sdtm_export
+
+    frame = pl.DataFrame({
+        "USUBJID": ["S-1", "S-2", None, "S-4", "S-5", "S-6", "S-7"],
+        "AETERM": ["", "恶心", None, "Fatigue", "a & b", "呕吐 grade 3", None],
+        "AESEQ": [1, 2, 3, None, 5, 6, 7],
+        "EMPTY": pl.Series([None] * 7, dtype=pl.Utf8),
+    })
+    export_domains({"ae": frame}, tmp_path / "one", CTX)
+    for size in (1, 2, 3):
+        monkeypatch.setattr(sdtm_export.write_domain, "__defaults__", (size,))
+        export_domains({"ae": frame}, tmp_path / f"b{size}", CTX)
+        for suffix in ("xpt", "json"):
+            assert (tmp_path / f"b{size}" / f"ae.{suffix}").read_bytes() == (tmp_path / "one" / f"ae.{suffix}").read_bytes()
+    data, meta = pyreadstat.read_xport(str(tmp_path / "b1" / "ae.xpt"), encoding="utf-8")
+    assert data["AETERM"].tolist() == ["", "恶心", "", "Fatigue", "a & b", "呕吐 grade 3", ""]
+    assert data["USUBJID"].tolist() == ["S-1", "S-2", "", "S-4", "S-5", "S-6", "S-7"]
+    assert meta.variable_storage_width["AETERM"] == len("呕吐 grade 3".encode())
+    doc = json.loads((tmp_path / "b1" / "ae.json").read_text(encoding="utf-8"))
+    assert doc["records"] == 7 and doc["rows"][0] == ["S-1", "", 1, None] and doc["rows"][2] == [None, None, 3, None]
+    assert [r[1] for r in doc["rows"]] == frame["AETERM"].to_list()
+
+
+def test_fixed_width_takes_padded_and_unpadded_text_alike():
+    import pyarrow as pa
+
+    from pipeline.arrow_bytes import concatenated, fixed_width
+
+    raw = pa.array(["ab", None, "恶", ""])
+    padded = pa.array(["ab  ", "    ", "恶 ", "    "])
+    assert fixed_width(raw, 4).tobytes() == fixed_width(padded, 4).tobytes() == b"ab      " + "恶 ".encode() + b"    "
+    assert bytes(concatenated(pa.array(["x", None, "yz"]).slice(1))) == b"yz"
+    with pytest.raises(ValueError):
+        fixed_width(pa.array(["toolong"]), 3)

@@ -44,7 +44,7 @@ anchored AS (
     QUALIFY row_number() OVER (PARTITION BY u.SUBJID, u.VISDAT ORDER BY s.VISSTDT DESC NULLS LAST, s.VISITNUM DESC NULLS LAST) = 1
 ),
 numbered AS (
-    SELECT SUBJID, VISDAT,
+    SELECT SUBJID, VISDAT, 'UNSCHEDULED' AS CRFVISIT,
            round(BASENUM + 0.01 * dense_rank() OVER (PARTITION BY SUBJID, BASENUM ORDER BY D), 2) AS VISITNUM
     FROM anchored
 )
@@ -58,5 +58,6 @@ SELECT v.SUBJID,
        v.VISIT = 'UNSCHEDULED' AS UNSCHEDFL,
        v.FORMS
 FROM visit_dates v
-LEFT JOIN numbered n ON v.VISIT = 'UNSCHEDULED' AND n.SUBJID = v.SUBJID AND n.VISDAT = v.VISDAT
+-- equi-join on CRFVISIT (not a condition on v alone), so DuckDB hashes it instead of a nested loop
+LEFT JOIN numbered n ON n.SUBJID = v.SUBJID AND n.VISDAT = v.VISDAT AND n.CRFVISIT = v.VISIT
 ORDER BY v.SUBJID, VISITNUM, v.VISDAT

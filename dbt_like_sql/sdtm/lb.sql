@@ -28,14 +28,17 @@ base AS (
     LEFT JOIN {{ ref('int_visits') }} v
            ON v.SUBJID = s.SUBJID AND v.CRFVISIT = s.VISIT AND v.VISDAT IS NOT DISTINCT FROM s.LBDAT
 ),
-flagged AS (
-    SELECT *,
-           CASE WHEN PREDOSE AND LBSTAT IS NULL AND LBSTRESC IS NOT NULL
-                 AND row_number() OVER (PARTITION BY USUBJID, LBTEST,
-                                        (PREDOSE AND LBSTAT IS NULL AND LBSTRESC IS NOT NULL)
-                                        ORDER BY LBDTC DESC, SRC_ROW DESC) = 1
-                THEN 'Y' END AS LBLOBXFL
+-- the baseline candidate of each subject and test: latest (LBDTC, SRC_ROW) among pre-dose results;
+-- an aggregate and a join rather than a window, which would sort all of LB once more
+baseline AS (
+    SELECT arg_max({'f': SRC_FILE, 'r': SRC_ROW}, {'d': LBDTC, 'r': SRC_ROW}) AS PICK
     FROM base
+    WHERE PREDOSE AND LBSTAT IS NULL AND LBSTRESC IS NOT NULL
+    GROUP BY USUBJID, LBTEST
+),
+flagged AS (
+    SELECT b.*, CASE WHEN x.PICK IS NOT NULL THEN 'Y' END AS LBLOBXFL
+    FROM base b LEFT JOIN baseline x ON x.PICK.f = b.SRC_FILE AND x.PICK.r = b.SRC_ROW
 )
 SELECT
     STUDYID,

@@ -14,10 +14,9 @@ WITH performed AS (
     SELECT SUBJID, VISITNUM, any_value(VISIT) AS VISIT, bool_or(UNSCHEDFL) AS UNSCHEDFL,
            min(CASE WHEN dtc_complete(VISDAT) THEN substr(VISDAT, 1, 10) END) AS SVSTDTC,
            max(CASE WHEN dtc_complete(VISDAT) THEN substr(VISDAT, 1, 10) END) AS SVENDTC,
-           string_agg(DISTINCT f.FORM, ', ' ORDER BY f.FORM) AS FORMS
-    FROM {{ ref('int_visits') }}
-    CROSS JOIN LATERAL (SELECT unnest(string_split(FORMS, ',')) AS FORM) f
-    WHERE VISITNUM IS NOT NULL
+           string_agg(DISTINCT FORM, ', ' ORDER BY FORM) AS FORMS
+    FROM (SELECT * EXCLUDE (FORMS), unnest(string_split(FORMS, ',')) AS FORM
+          FROM {{ ref('int_visits') }} WHERE VISITNUM IS NOT NULL)
     GROUP BY SUBJID, VISITNUM
 ),
 ta_done AS (

@@ -14,7 +14,9 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import polars as pl
+import pyarrow as pa
 
 _CHUNK = 1 << 20
 #: candidate delimiters, in order of preference on ties (crf.md §1.1)
@@ -50,6 +52,44 @@ def _decodes(path: Path, encoding: str) -> bool:
     return True
 
 
+def _complete_prefix(data) -> int:
+    """Length of ``data`` without a UTF-8 sequence cut off at its end (carried to the next block)."""
+    n = len(data)
+    for back in range(1, min(4, n) + 1):
+        byte = data[n - back]
+        if byte < 0x80:
+            return n
+        if byte >= 0xC0:  # a lead byte: 2, 3 or 4 bytes long
+            need = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+            return n if back >= need else n - back
+    return n  # only continuation bytes: invalid however it goes on, the validator says so
+
+
+def _utf8_block_valid(view: memoryview) -> bool:
+    offsets = pa.py_buffer(np.array([0, len(view)], dtype=np.int64))
+    array = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(view)])
+    try:
+        array.cast(pa.large_string())  # Arrow validates UTF-8 in C++, no str is built
+    except pa.ArrowInvalid:
+        return False
+    return True
+
+
+def _is_utf8(path: Path) -> bool:
+    """The whole file is UTF-8 (a BOM is valid UTF-8 too): :func:`_decodes` for UTF-8, several
+    times faster, because Arrow checks the bytes where Python would build a str of every block.
+    A character cut by a block edge is carried to the next block."""
+    carry = b""
+    with open(path, "rb") as fh:
+        while block := fh.read(_CHUNK):
+            data = carry + block if carry else block
+            cut = _complete_prefix(data)
+            if not _utf8_block_valid(memoryview(data)[:cut]):
+                return False
+            carry = data[cut:]
+    return not carry
+
+
 def _transcode(path: Path, encoding: str, target: Path) -> None:
     dec = codecs.getincrementaldecoder(encoding)()
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -65,11 +105,11 @@ def detect_encoding(path: Path) -> str:
         head = fh.read(4)
     for bom, enc in _BOMS:
         if head.startswith(bom):
-            if _decodes(path, enc):
+            if _is_utf8(path) if enc == "utf-8-sig" else _decodes(path, enc):
                 return enc
             raise UndecodableError(f"starts with a {enc} byte-order mark but is not valid {enc}")
     for enc in ("utf-8", "gb18030"):
-        if _decodes(path, enc):
+        if _is_utf8(path) if enc == "utf-8" else _decodes(path, enc):
             return enc
     raise UndecodableError("is neither UTF-8 nor GB18030")
 

@@ -99,63 +99,84 @@ def keyed_findings_sql() -> str:
     """
 
 
-def merge(current: pl.DataFrame, previous: pl.DataFrame, load_no: int) -> pl.DataFrame:
-    """The ledger after ``load_no``: current findings against the previous ledger, by key."""
-    con = duckdb.connect()
-    try:
-        con.register("cur", current.to_arrow())
-        con.register("prev", previous.cast(LEDGER_COLUMNS).to_arrow())
-        values = ", ".join(f"CASE WHEN c.FINDING_KEY IS NOT NULL THEN c.{k} ELSE p.{k} END AS {k}"
-                           for k in [*FINDING_COLUMNS, "RECORD"])
-        frame = pl.from_arrow(con.sql(f"""
-            SELECT {values}, coalesce(c.FINDING_KEY, p.FINDING_KEY) AS FINDING_KEY,
-                   CASE WHEN c.FINDING_KEY IS NULL THEN '{RESOLVED}'
-                        WHEN p.FINDING_KEY IS NULL OR p.STATUS = '{RESOLVED}' THEN '{NEW}'
-                        ELSE '{PERSISTING}' END AS STATUS,
-                   coalesce(p.FIRST_LOAD, {load_no}) AS FIRST_LOAD,
-                   CASE WHEN c.FINDING_KEY IS NOT NULL THEN {load_no} ELSE p.LAST_LOAD END AS LAST_LOAD,
-                   CASE WHEN c.FINDING_KEY IS NOT NULL THEN NULL
-                        WHEN p.STATUS = '{RESOLVED}' THEN p.RESOLVED_LOAD ELSE {load_no} END AS RESOLVED_LOAD,
-                   coalesce(p.ACCEPTED, false) AS ACCEPTED, p.ACCEPT_COMMENT, p.ACCEPTED_AT
-            FROM cur c FULL OUTER JOIN prev p ON c.FINDING_KEY = p.FINDING_KEY
-            ORDER BY STATUS = '{RESOLVED}', FORM, SITEID, SUBJID, FINDING_KEY""").to_arrow_table())
-    finally:
-        con.close()
-    return frame.cast(LEDGER_COLUMNS).select(list(LEDGER_COLUMNS))
+_SQL_TYPES = {pl.Utf8: "VARCHAR", pl.Int64: "BIGINT", pl.Boolean: "BOOLEAN"}
 
 
-def load_counts(ledger: pl.DataFrame) -> dict[str, int]:
-    status = ledger["STATUS"]
-    open_ = ledger.filter(pl.col("STATUS").is_in(OPEN))
-    return {
-        "N_NEW": int((status == NEW).sum()), "N_PERSISTING": int((status == PERSISTING).sum()),
-        "N_RESOLVED": int((status == RESOLVED).sum()),
-        "N_OPEN": open_.height,
-        **{f"OPEN_{s}": int((open_["SEVERITY"] == s).sum()) for s in ("ERROR", "WARN", "NOTICE")},
-        "N_ACCEPTED": int(open_["ACCEPTED"].sum() or 0),
-    }
+def _sql_type(dtype: pl.DataType) -> str:
+    return next(sql for pl_type, sql in _SQL_TYPES.items() if dtype == pl_type)
 
 
-def update(con: duckdb.DuckDBPyConnection, state_dir: Path, *, run_id: str, export: str) -> tuple[int, pl.DataFrame]:
-    """Merge this load's findings into the persistent ledger; returns (load number, ledger).
+def _previous_sql(path: Path) -> tuple[str, list]:
+    """The previous ledger with the ledger's column types (none yet: an empty typed relation)."""
+    if path.exists():
+        cols = ", ".join(f"CAST({c} AS {_sql_type(t)}) AS {c}" for c, t in LEDGER_COLUMNS.items())
+        return f"SELECT {cols} FROM read_parquet(?)", [str(path)]
+    cols = ", ".join(f"CAST(NULL AS {_sql_type(t)}) AS {c}" for c, t in LEDGER_COLUMNS.items())
+    return f"SELECT {cols} WHERE false", []
 
-    Only findings resolved *at this load* count as resolved in the load history; older
+
+def merge_sql(load_no: int) -> str:
+    """The ledger after ``load_no`` from relations ``cur`` (keyed findings) and ``prev`` (the
+    previous ledger), matched by key; columns :data:`LEDGER_COLUMNS` in order."""
+    values = ", ".join(f"CASE WHEN c.FINDING_KEY IS NOT NULL THEN c.{k} ELSE p.{k} END AS {k}"
+                       for k in [*FINDING_COLUMNS, "RECORD"])
+    merged = f"""
+        SELECT {values}, coalesce(c.FINDING_KEY, p.FINDING_KEY) AS FINDING_KEY,
+               CASE WHEN c.FINDING_KEY IS NULL THEN '{RESOLVED}'
+                    WHEN p.FINDING_KEY IS NULL OR p.STATUS = '{RESOLVED}' THEN '{NEW}'
+                    ELSE '{PERSISTING}' END AS STATUS,
+               coalesce(p.FIRST_LOAD, {load_no}) AS FIRST_LOAD,
+               CASE WHEN c.FINDING_KEY IS NOT NULL THEN {load_no} ELSE p.LAST_LOAD END AS LAST_LOAD,
+               CASE WHEN c.FINDING_KEY IS NOT NULL THEN NULL
+                    WHEN p.STATUS = '{RESOLVED}' THEN p.RESOLVED_LOAD ELSE {load_no} END AS RESOLVED_LOAD,
+               coalesce(p.ACCEPTED, false) AS ACCEPTED, p.ACCEPT_COMMENT, p.ACCEPTED_AT
+        FROM cur c FULL OUTER JOIN prev p ON c.FINDING_KEY = p.FINDING_KEY"""
+    typed = ", ".join(f"CAST({c} AS {_sql_type(t)}) AS {c}" for c, t in LEDGER_COLUMNS.items())
+    return f"SELECT {typed} FROM ({merged}) ORDER BY STATUS = '{RESOLVED}', FORM, SITEID, SUBJID, FINDING_KEY"
+
+
+def load_counts_sql(table: str, load_no: int) -> str:
+    """One row of load-history counts over the ledger ``table``; a finding resolved at an earlier
+    load is not counted as resolved again."""
+    open_ = ", ".join(f"'{s}'" for s in OPEN)
+    severities = ", ".join(f"count(*) FILTER (WHERE STATUS IN ({open_}) AND SEVERITY = '{s}') AS OPEN_{s}"
+                           for s in ("ERROR", "WARN", "NOTICE"))
+    return f"""
+        SELECT count(*) FILTER (WHERE STATUS = '{NEW}') AS N_NEW,
+               count(*) FILTER (WHERE STATUS = '{PERSISTING}') AS N_PERSISTING,
+               count(*) FILTER (WHERE STATUS = '{RESOLVED}' AND coalesce(RESOLVED_LOAD = {load_no}, true)) AS N_RESOLVED,
+               count(*) FILTER (WHERE STATUS IN ({open_})) AS N_OPEN, {severities},
+               count(*) FILTER (WHERE STATUS IN ({open_}) AND ACCEPTED) AS N_ACCEPTED
+        FROM {table}"""
+
+
+def update(con: duckdb.DuckDBPyConnection, state_dir: Path, *, run_id: str, export: str,
+           table: str = "qa.findings") -> int:
+    """Merge this load's findings into the persistent ledger; returns the load number.
+
+    The merge runs in DuckDB: the merged ledger becomes ``table`` and is copied to the state
+    folder as Parquet, so no step holds the ledger (a million findings at 100,000 subjects) in
+    Python. Only findings resolved *at this load* count as resolved in the load history; older
     resolved ones stay in the ledger (and ``qa.findings``) with their status.
     """
     state_dir = Path(state_dir)
+    state_dir.mkdir(parents=True, exist_ok=True)
     loads = read_loads(state_dir)
     load_no = int(loads["LOAD_NO"].max() or 0) + 1
-    current = pl.from_arrow(con.sql(keyed_findings_sql()).to_arrow_table())
-    ledger = merge(current, read_ledger(state_dir), load_no)
-    counts = load_counts(ledger.with_columns(
-        pl.when((pl.col("STATUS") == RESOLVED) & (pl.col("RESOLVED_LOAD") != load_no))
-        .then(pl.lit("resolved_before")).otherwise(pl.col("STATUS")).alias("STATUS")))
+    prev, params = _previous_sql(state_dir / LEDGER_FILE)
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {table.split('.')[0]}")
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS WITH cur AS ({keyed_findings_sql()}), prev AS ({prev}) "
+                f"{merge_sql(load_no)}", params)
+    counts = con.execute(load_counts_sql(table, load_no)).to_arrow_table().to_pylist()[0]
     row = {"LOAD_NO": load_no, "RUN_ID": run_id, "LOADED_AT": datetime.now(timezone.utc).isoformat(timespec="seconds"),
            "EXPORT": export, **counts}
     loads = pl.concat([loads, pl.DataFrame([row], schema=LOAD_COLUMNS)], how="vertical_relaxed")
-    _write(ledger, state_dir / LEDGER_FILE)
+    ledger_path = state_dir / LEDGER_FILE
+    tmp = ledger_path.with_suffix(".tmp")
+    con.execute(f"COPY {table} TO '{str(tmp).replace(chr(39), chr(39) * 2)}' (FORMAT parquet)")
+    os.replace(tmp, ledger_path)
     _write(loads, state_dir / LOADS_FILE)
-    return load_no, ledger
+    return load_no
 
 
 def accept(state_dir: Path, key: str, comment: str) -> dict:

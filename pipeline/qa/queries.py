@@ -5,8 +5,9 @@ a data manager, ERROR or WARN, about one subject, and of a rule a site can answe
 left out are data management's own work (:data:`NOT_FOR_SITE`). Each row carries the question
 put to the site, built from the finding's field, the value as delivered and its message.
 
-Written per load as ``reports/queries/queries_load<NNNN>.csv`` and ``.xlsx`` (one sheet,
-header frozen and filtered), sorted by site and subject.
+Built in DuckDB as ``qa.query_listing`` and streamed from it per load to
+``reports/queries/queries_load<NNNN>.csv`` and ``.xlsx`` (one sheet, header frozen and
+filtered), sorted by site and subject; no step holds the listing in Python.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+
+from pipeline.qa.xlsx import write_table_xlsx
 
 #: rules that never become a site query, and why
 NOT_FOR_SITE = {
@@ -28,6 +31,10 @@ ASK = {"XT10": "Please enter the missing form, or confirm that it was not done."
 DEFAULT_ASK = "Please check the source document and correct the entry, or confirm it is correct."
 QUERY_COLUMNS = ["SITE", "SUBJECT", "VISIT", "FORM", "FIELD", "VALUE", "QUESTION",
                  "RULE", "SEVERITY", "STATUS", "FIRST_LOAD", "FINDING_KEY"]
+#: XLSX column widths (others 12)
+XLSX_WIDTHS = {"QUESTION": 90, "FINDING_KEY": 48, "VALUE": 18, "VISIT": 26}
+#: rows per Arrow batch when writing the listing files
+BATCH_ROWS = 50_000
 
 
 def listing_paths(reports_dir: Path, load_no: int) -> tuple[Path, Path]:
@@ -35,10 +42,11 @@ def listing_paths(reports_dir: Path, load_no: int) -> tuple[Path, Path]:
     return stem.with_suffix(".csv"), stem.with_suffix(".xlsx")
 
 
-def query_listing(con: duckdb.DuckDBPyConnection, table: str = "qa.findings") -> pl.DataFrame:
+def query_listing_sql(table: str = "qa.findings") -> str:
+    """SELECT of the open site queries in ``table`` (a ledger), sorted by site and subject."""
     excluded = ", ".join(f"'{r}'" for r in NOT_FOR_SITE)
     asks = " ".join(f"WHEN '{r}' THEN '{text}'" for r, text in ASK.items())
-    return pl.from_arrow(con.sql(f"""
+    return f"""
         SELECT SITEID AS SITE, SUBJID AS SUBJECT, VISIT, FORM, FIELD, RAW_VALUE AS VALUE,
                CASE WHEN FIELD IS NOT NULL THEN FIELD || ' = "' || coalesce(RAW_VALUE, '') || '": ' ELSE '' END
                || MESSAGE || ' (' || RULE_ID || '). ' || CASE RULE_ID {asks} ELSE '{DEFAULT_ASK}' END AS QUESTION,
@@ -46,29 +54,27 @@ def query_listing(con: duckdb.DuckDBPyConnection, table: str = "qa.findings") ->
         FROM {table}
         WHERE STATUS IN ('new', 'persisting') AND NOT ACCEPTED AND SEVERITY IN ('ERROR', 'WARN')
           AND SUBJID IS NOT NULL AND RULE_ID NOT IN ({excluded})
-        ORDER BY SITE, SUBJECT, FORM, VISIT NULLS FIRST, FIELD, FINDING_KEY""").to_arrow_table()).select(QUERY_COLUMNS)
+        ORDER BY SITE, SUBJECT, FORM, VISIT NULLS FIRST, FIELD, FINDING_KEY"""
 
 
-def write_listing(listing: pl.DataFrame, csv_path: Path, xlsx_path: Path) -> None:
-    """CSV (UTF-8 with BOM, so a spreadsheet opens the Chinese text right) and XLSX."""
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
+def build_listing(con: duckdb.DuckDBPyConnection, out: str = "qa.query_listing", table: str = "qa.findings") -> int:
+    """Create ``out`` (columns :data:`QUERY_COLUMNS`) from the ledger ``table`` in DuckDB; returns its rows."""
+    con.execute(f"CREATE OR REPLACE TABLE {out} AS {query_listing_sql(table)}")
+    return con.execute(f"SELECT count(*) FROM {out}").fetchone()[0]
 
+
+def write_listing(con: duckdb.DuckDBPyConnection, table: str, csv_path: Path, xlsx_path: Path,
+                  batch_rows: int = BATCH_ROWS) -> None:
+    """CSV (UTF-8 with BOM, so a spreadsheet opens the Chinese text right) and XLSX of ``table``,
+    both streamed from DuckDB a batch at a time (``pipeline.qa.xlsx`` writes the XLSX)."""
     csv_path.parent.mkdir(parents=True, exist_ok=True)
     with open(csv_path, "wb") as fh:
         fh.write("\ufeff".encode())
-        listing.write_csv(fh)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "queries"
-    ws.append(listing.columns)
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    for row in listing.iter_rows():
-        ws.append(list(row))
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = ws.dimensions
-    widths = {"QUESTION": 90, "FINDING_KEY": 48, "VALUE": 18, "VISIT": 26}
-    for i, name in enumerate(listing.columns):
-        ws.column_dimensions[ws.cell(1, i + 1).column_letter].width = widths.get(name, 12)
-    wb.save(xlsx_path)
+        header = True
+        for batch in con.execute(f"SELECT * FROM {table}").to_arrow_reader(batch_rows):
+            if batch.num_rows or header:
+                pl.from_arrow(batch).write_csv(fh, include_header=header)
+                header = False
+        if header:  # no batch at all: the header alone
+            pl.DataFrame(schema=dict.fromkeys(QUERY_COLUMNS, pl.Utf8)).write_csv(fh)
+    write_table_xlsx(con, table, xlsx_path, "queries", XLSX_WIDTHS, batch_rows=batch_rows)
