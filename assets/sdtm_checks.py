@@ -1,8 +1,9 @@
 """SDTM contracts: one blocking ``contract`` asset check per SDTM domain asset.
 
-Each check reads ``sdtm.<domain>`` from the working DuckDB, validates it lazily against its
-Pandera model (``schemas.sdtm.SDTM_MODELS``) and reports the failures per column and check as
-metadata. A failure has severity ERROR and the check is ``blocking``: Dagster then skips every
+Each check reads ``sdtm.<domain>`` from the working DuckDB subject chunk by subject chunk
+(``ops.scale.chunk_rows`` rows at a time; trial-level domains such as TS whole), validates it
+lazily against its Pandera model (``schemas.sdtm.SDTM_MODELS``) and reports the failures per
+column and check, merged over the chunks, as metadata. A failure has severity ERROR and the check is ``blocking``: Dagster then skips every
 asset downstream of that domain in the run (``sdtm/exports``, ``warehouse/published``, ADaM), so
 a table that breaks its contract is never exported or published.
 
@@ -17,10 +18,9 @@ import dagster as dg
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
-from assets.contracts import CHECK_NAME
+from assets.contracts import CHECK_NAME, table_contract_result
 from assets.contracts import contract_result as check_contract
 from assets.sdtm import sdtm_assets
-from pipeline.warehouse_io import read_table
 from schemas.sdtm import SDTM_MODELS, dataset_label
 
 
@@ -53,8 +53,7 @@ def contract_check(key: dg.AssetKey) -> dg.AssetChecksDefinition:
     )
     def _check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
         with duckdb.get_connection() as con:
-            frame = read_table(con, table)
-        return contract_result(name, frame)
+            return table_contract_result(con, model, table)
 
     return _check
 

@@ -105,3 +105,69 @@ def append_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame
     if first:
         return write_table(con, table, frame)
     return _from_frame(con, f"INSERT INTO {table} BY NAME SELECT * FROM _frame_to_write", frame)
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """Column names of ``schema.table`` in table order."""
+    schema, name = table.split(".")
+    rows = con.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
+                       "ORDER BY ordinal_position", [schema, name]).fetchall()
+    return [r[0] for r in rows]
+
+
+def subject_frames(con: duckdb.DuckDBPyConnection, table: str, key: str = "USUBJID", max_rows: int | None = None):
+    """``table`` as polars frames of whole subjects (:func:`subject_chunks`), in key order; a
+    table without the ``key`` column (a trial-level domain such as TS) as one frame."""
+    if key not in table_columns(con, table):
+        yield read_table(con, table)
+        return
+    for chunk in subject_chunks(con, [table], key_sql=key, max_rows=max_rows):
+        yield read_chunk(con, table, chunk, key_sql=key)
+
+
+class ChunkedTable:
+    """One warehouse table written chunk by chunk, with one schema for all chunks.
+
+    Why: a subject chunk may hold no row of a table (no AE among its subjects) or a column
+    that is all null and so typed differently; the table is created from the first chunk with
+    rows (all-null columns as text, as :func:`write_table` does), and every later chunk is cast
+    to that schema and column order. A chunk bringing a column the table lacks is an error. If
+    no chunk had rows, :meth:`close` writes the first (empty) chunk, so the table still exists.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, table: str):
+        self.con, self.table = con, table
+        self.schema: pl.Schema | None = None
+        self.empty: pl.DataFrame | None = None
+        self.rows = 0
+
+    def append(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Write ``frame``; returns it as written (the table's types and column order)."""
+        if self.schema is None:
+            if frame.is_empty():
+                self.empty = frame if self.empty is None else self.empty
+                return frame
+            frame = frame.with_columns(pl.col(pl.Null).cast(pl.Utf8))
+            self.schema = frame.schema
+            append_table(self.con, self.table, frame, first=True)
+        else:
+            frame = conform(frame, self.schema, self.table)
+            append_table(self.con, self.table, frame, first=False)
+        self.rows += frame.height
+        return frame
+
+    def close(self) -> int:
+        """Rows written; creates the (empty) table when no chunk had rows."""
+        if self.schema is None and self.empty is not None:
+            write_table(self.con, self.table, self.empty)
+        return self.rows
+
+
+def conform(frame: pl.DataFrame, schema: pl.Schema, table: str = "table") -> pl.DataFrame:
+    """``frame`` with exactly the columns, order and types of ``schema`` (absent -> null)."""
+    extra = [c for c in frame.columns if c not in schema]
+    if extra:
+        raise ValueError(f"{table}: a chunk has columns the table lacks: {extra}")
+    return frame.select([
+        pl.col(c).cast(t) if c in frame.columns else pl.lit(None, t).alias(c) for c, t in schema.items()
+    ])

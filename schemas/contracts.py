@@ -103,3 +103,50 @@ def validate_contract(model: type[pa.DataFrameModel], frame: pl.DataFrame) -> pl
 def failure_counts(cases: pl.DataFrame) -> pl.DataFrame:
     """One row per (column, check) with the number of failing rows (or 1 for a schema-level failure)."""
     return cases.group_by(["column", "check"]).len("failures").sort(["column", "check"])
+
+
+#: failure cases a tally keeps as examples
+EXAMPLES = 20
+
+
+@dataclasses.dataclass
+class ContractTally:
+    """The failures of one table validated piece by piece (subject chunks), merged.
+
+    Why: a large table is validated chunk by chunk to bound memory. Every cross-row rule of
+    the SDTM and ADaM models (``_KEY``, --SEQ, one record per subject and parameter, one
+    flagged record per subject ...) is keyed by USUBJID, and a chunk holds whole subjects, so
+    per-chunk results add up to the whole-table result. Row-level failure cases are counted
+    in every chunk, their row numbers shifted to the row in the whole table; schema-level
+    failures (a missing column, a wrong type: no row) are counted once, not once per chunk.
+    """
+
+    model: type[pa.DataFrameModel]
+    rows: int = 0
+    failures: int = 0
+    counts: dict[tuple[str, str], int] = dataclasses.field(default_factory=dict)
+    examples: list[tuple[str, str, str, int | None]] = dataclasses.field(default_factory=list)
+    _schema_level: set[str] = dataclasses.field(default_factory=set)
+
+    def add(self, frame: pl.DataFrame) -> ContractTally:
+        """Validate the next piece of the table (rows following the pieces added so far)."""
+        cases = validate_contract(self.model, frame).with_columns(pl.col("index") + self.rows)
+        self.rows += frame.height
+        case_key = pl.concat_str([pl.col(c).fill_null("") for c in ("column", "check", "failure_case")], separator="\x1f")
+        cases = cases.with_columns(case_key.alias("_key")).filter(
+            pl.col("index").is_not_null()
+            | (pl.col("_key").is_first_distinct() & ~pl.col("_key").is_in(sorted(self._schema_level))))
+        self._schema_level.update(cases.filter(pl.col("index").is_null())["_key"].to_list())
+        self.failures += cases.height
+        for column, check, n in cases.group_by("column", "check").len().iter_rows():  # one row per column and check
+            self.counts[(column, check)] = self.counts.get((column, check), 0) + n
+        self.examples += cases.drop("_key").head(EXAMPLES - len(self.examples)).rows()
+        return self
+
+    @property
+    def passed(self) -> bool:
+        return self.failures == 0
+
+    def failure_counts(self) -> list[tuple[str, str, int]]:
+        """``(column, check, failures)`` sorted by column and check (as :func:`failure_counts`)."""
+        return [(c, k, n) for (c, k), n in sorted(self.counts.items())]

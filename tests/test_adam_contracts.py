@@ -133,11 +133,11 @@ def _duplicate_first_adsl_row(derive):
 def test_broken_adsl_blocks_as_asset_check(loaded, tmp_path, monkeypatch):
     """A derivation that gives a subject two ADSL rows fails the blocking ADSL contract, which
     names the key; the other datasets still conform."""
-    import assets.adam
+    import pipeline.adam.warehouse
     from assets.adam import adam_datasets
     from pipeline.resources import WarehouseDuckDB
 
-    monkeypatch.setattr(assets.adam, "derive_adam", _duplicate_first_adsl_row(assets.adam.derive_adam))
+    monkeypatch.setattr(pipeline.adam.warehouse, "derive_adam", _duplicate_first_adsl_row(pipeline.adam.warehouse.derive_adam))
     db = tmp_path / "trial.duckdb"
     shutil.copy(loaded["clean"], db)
     result = dg.materialize([adam_datasets], resources={"duckdb": WarehouseDuckDB(database=str(db))},

@@ -57,7 +57,8 @@ def merge_suppae(ae: pl.DataFrame, suppae: pl.DataFrame | None, *, qnams: Sequen
                 .drop("_SEQ")
             )
     missing = [q for q in qnams if q not in out.columns]
-    return out.with_columns([pl.lit(None, pl.Utf8).alias(q) for q in missing])
+    out = out.with_columns([pl.lit(None, pl.Utf8).alias(q) for q in missing])
+    return out.select(*[c for c in out.columns if c not in qnams], *qnams)  # the same order whatever the subjects
 
 
 def derive_ae_dates(

@@ -233,12 +233,17 @@ def exposure_params(
 
 def adsl_dose_vars(params: pl.DataFrame, *, suffix: dict[str, str] | None = None) -> pl.DataFrame:
     """ADSL copies per drug: ``CDOS<sfx>`` = CUMDOSE (mg/m²), ``RDI<sfx>`` = RDI (%), e.g.
-    CDOSEPI, CDOSTMZ, RDIEPI, RDITMZ; one row per subject."""
+    CDOSEPI, RDIEPI, CDOSTMZ, RDITMZ; one row per subject.
+
+    Columns: the pair of every drug of ``suffix`` (null when nobody in ``params`` got it), then
+    of any other drug in ``params`` by name, so a subset of the subjects (a subject chunk)
+    gets the same columns in the same order as the whole trial."""
     suffix = DRUG_SUFFIX if suffix is None else suffix
+    sfx = pl.col("EXTRT").replace_strict(suffix, default=pl.col("EXTRT").str.slice(0, 3))
     sel = params.filter(pl.col("PARAMCD").is_in(["CUMDOSE", "RDI"])).with_columns(
-        (
-            pl.col("PARAMCD").replace({"CUMDOSE": "CDOS", "RDI": "RDI"})
-            + pl.col("EXTRT").replace_strict(suffix, default=pl.col("EXTRT").str.slice(0, 3))
-        ).alias("_var")
+        sfx.alias("_sfx"), (pl.col("PARAMCD").replace({"CUMDOSE": "CDOS", "RDI": "RDI"}) + sfx).alias("_var")
     )
-    return sel.pivot(on="_var", index="USUBJID", values="AVAL").sort("USUBJID")
+    order = [*suffix.values(), *sorted(set(sel["_sfx"].to_list()) - set(suffix.values()))]
+    wide = sel.pivot(on="_var", index="USUBJID", values="AVAL").sort("USUBJID")
+    names = [f"{p}{s}" for s in order for p in ("CDOS", "RDI")]
+    return wide.select("USUBJID", *[pl.col(n) if n in wide.columns else pl.lit(None, pl.Float64).alias(n) for n in names])

@@ -25,7 +25,7 @@ from datetime import date
 
 import polars as pl
 
-from pipeline.adam.dates import complete_date
+from pipeline.adam.dates import complete_date, compute_dtf
 from pipeline.adam.dates import derive_nactdt, impute_dthdt
 from pipeline.adam.sdtm_input import require
 from pipeline.config import data_cutoff, trial_config
@@ -258,7 +258,7 @@ def derive_disease_chars(adsl: pl.DataFrame, suppmh: pl.DataFrame | None) -> pl.
             wide = s.unique(["USUBJID", "QNAM"], keep="first", maintain_order=True).pivot(
                 on="QNAM", index="USUBJID", values="QVAL"
             )
-            out = _join(out, wide)
+            out = _join(out, wide).select(out.columns)  # the same order whatever the subjects
     p = pl.col("PRIMSITE").str.to_uppercase()
     return out.with_columns(
         pl.when(p.is_null()).then(pl.lit(None, pl.Utf8)).when(p == "UTERUS").then(pl.lit("Y")).otherwise(pl.lit("N")).alias("UTERFL")
@@ -390,8 +390,11 @@ def derive_lstalvdt(adsl: pl.DataFrame, sdtm: dict[str, pl.DataFrame], *, dco: d
 def derive_death(adsl: pl.DataFrame) -> pl.DataFrame:
     """DTHDT / DTHDTF from DM.DTHDTC via :func:`pipeline.adam.dates.impute_dthdt` (partial
     death dates imputed with LSTALVDT inside the reported month/year)."""
-    dt, flag = impute_dthdt("DTHDTC", "LSTALVDT")
-    return adsl.with_columns(dt.alias("DTHDT"), flag.alias("DTHDTF"))
+    dt, _ = impute_dthdt("DTHDTC", "LSTALVDT")
+    # the flag refers to the written DTHDT rather than repeating its (large) expression: planning
+    # the imputation twice costs a fixed ~0.1 s per call, paid once per subject chunk
+    return adsl.with_columns(dt.alias("DTHDT")).with_columns(
+        pl.when(pl.col("DTHDT").is_not_null()).then(compute_dtf("DTHDTC")).otherwise(pl.lit(None, pl.Utf8)).alias("DTHDTF"))
 
 
 def subsequent_therapy_starts(sdtm: dict[str, pl.DataFrame]) -> pl.DataFrame | None:

@@ -58,12 +58,12 @@ def _with_null(df: pl.DataFrame, cols: dict[str, pl.DataType]) -> pl.DataFrame:
     return df.with_columns([pl.lit(None, t).alias(c) for c, t in cols.items() if c not in df.columns])
 
 
-def ex_analysis_input(ex: pl.DataFrame, suppex: pl.DataFrame | None, adsl: pl.DataFrame) -> pl.DataFrame:
-    """EX with the columns :mod:`pipeline.adam.adex` expects: BSA, PLDOSE (SUPPEX), ACYCLE, CYCDY1.
+def ex_cycles(ex: pl.DataFrame, suppex: pl.DataFrame | None) -> pl.DataFrame:
+    """EX with BSA, PLDOSE, CYCLE (SUPPEX) and ACYCLE.
 
     Rule: SUPPEX QNAMs BSA / PLDOSE / CYCLE matched on USUBJID and IDVARVAL = EXSEQ; ACYCLE =
-    SUPPEX CYCLE, else the number in EXGRPID (``CYCLE 3`` -> 3), else null; CYCDY1 = study day
-    (TRTSDT = day 1) of the earliest EXSTDTC of the subject's cycle. Absent -> null columns.
+    SUPPEX CYCLE, else the number in EXGRPID (``CYCLE 3`` -> 3), else null. Absent -> null
+    columns, always in the order BSA, PLDOSE, CYCLE (the same columns whatever the subjects).
     """
     out = ex
     if suppex is not None and {"QNAM", "QVAL", "IDVARVAL"} <= set(suppex.columns) and "EXSEQ" in ex.columns:
@@ -78,9 +78,18 @@ def ex_analysis_input(ex: pl.DataFrame, suppex: pl.DataFrame | None, adsl: pl.Da
                 .join(wide, on=["USUBJID", "_SEQ"], how="left").drop("_SEQ")
             )
     out = _with_null(out, {"BSA": pl.Float64, "PLDOSE": pl.Float64, "CYCLE": pl.Float64})
+    out = out.select(*[c for c in out.columns if c not in SUPPEX_QNAMS], *SUPPEX_QNAMS)
     grp = pl.col("EXGRPID").cast(pl.Utf8).str.extract(r"(\d+)", 1).cast(pl.Int64, strict=False) if "EXGRPID" in out.columns else pl.lit(None, pl.Int64)
-    out = out.with_columns(pl.coalesce(pl.col("CYCLE").cast(pl.Int64, strict=False), grp).alias("ACYCLE"))
-    out = out.join(adsl.select("USUBJID", pl.col("TRTSDT").alias("_TRTSDT")), on="USUBJID", how="left")
+    return out.with_columns(pl.coalesce(pl.col("CYCLE").cast(pl.Int64, strict=False), grp).alias("ACYCLE"))
+
+
+def ex_analysis_input(ex: pl.DataFrame, suppex: pl.DataFrame | None, adsl: pl.DataFrame) -> pl.DataFrame:
+    """EX with the columns :mod:`pipeline.adam.adex` expects: BSA, PLDOSE, CYCLE, ACYCLE
+    (:func:`ex_cycles`) and CYCDY1.
+
+    Rule: CYCDY1 = study day (TRTSDT = day 1) of the earliest EXSTDTC of the subject's cycle.
+    """
+    out = ex_cycles(ex, suppex).join(adsl.select("USUBJID", pl.col("TRTSDT").alias("_TRTSDT")), on="USUBJID", how="left")
     day1 = complete_date("EXSTDTC").min().over("USUBJID", "ACYCLE")
     return out.with_columns(
         pl.when(pl.col("ACYCLE").is_not_null())
@@ -89,19 +98,41 @@ def ex_analysis_input(ex: pl.DataFrame, suppex: pl.DataFrame | None, adsl: pl.Da
     ).drop("_TRTSDT")
 
 
-def derive_adex(ex: pl.DataFrame, suppex: pl.DataFrame | None, adsl: pl.DataFrame, *, dco: date) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+def exposure_completeness(sdtm: dict[str, pl.DataFrame], *, dco: date | None = None) -> tuple[int, int]:
+    """``(dosed EX records, dosed records without BSA or cycle)`` after the DCO cut.
+
+    Why: whether ADEX gets its subject x drug parameters is one decision for the whole trial
+    (:func:`exposure_params_computable`); both counts add up over subject chunks, so a chunked
+    caller sums them over its chunks and passes the decision to :func:`derive_adam`.
+    """
+    if "ex" not in sdtm:
+        return 0, 0
+    dco = data_cutoff() if dco is None else dco
+    ex = cut_at_dco(sdtm["ex"], DCO_DATES["ex"], dco)
+    dosed = ex_cycles(ex, sdtm.get("suppex")).filter(pl.col("EXDOSE") > 0)
+    complete = pl.col("BSA").is_not_null() & pl.col("ACYCLE").is_not_null()
+    return dosed.height, dosed.filter(~complete).height
+
+
+def exposure_params_computable(dosed: int, incomplete: int) -> bool:
+    """ADEX parameters are derived when some record is dosed and every dosed record has a BSA
+    and a cycle (the parameters are all in mg/m² per cycle)."""
+    return dosed > 0 and incomplete == 0
+
+
+def derive_adex(ex: pl.DataFrame, suppex: pl.DataFrame | None, adsl: pl.DataFrame, *, dco: date,
+                computable: bool | None = None) -> tuple[pl.DataFrame, pl.DataFrame | None]:
     """ADEX = record level (one row per EX record, PARAMCD ``DOSE``) + subject x drug
-    parameters when computable (BSA and a cycle on every dosed record of a subject x drug).
+    parameters when computable (:func:`exposure_params_computable`; ``computable`` None:
+    decided from these frames, which must then hold the whole trial).
 
     Returns ``(adex, params or None)``; params are also stacked into ``adex``.
     """
+    if computable is None:
+        computable = exposure_params_computable(*exposure_completeness({"ex": ex, "suppex": suppex}, dco=dco))
     rec = adex_records(ex_analysis_input(ex, suppex, adsl)).with_columns(
         pl.lit("DOSE").alias("PARAMCD"), pl.lit("Dose Administered").alias("PARAM")
     )
-    dosed = rec.filter(pl.col("EXDOSE") > 0)
-    computable = dosed.height > 0 and dosed.select(
-        (pl.col("BSA").is_not_null() & pl.col("ACYCLE").is_not_null()).all()
-    ).item()
     if not computable:
         return rec, None
     params = exposure_params(rec, adsl.select("USUBJID", "TRTSDT", "DTHDT"), dco=dco)
@@ -141,7 +172,8 @@ def baseline_assessment(adsl: pl.DataFrame, sd: dict[str, pl.DataFrame]) -> pl.D
         pl.col("USUBJID").is_in(ids["USUBJID"].cast(pl.String).implode()).alias("has_baseline_assessment"))
 
 
-def derive_adam(sdtm: dict[str, pl.DataFrame], *, dco: date | None = None) -> dict[str, pl.DataFrame]:
+def derive_adam(sdtm: dict[str, pl.DataFrame], *, dco: date | None = None,
+                adex_params: bool | None = None) -> dict[str, pl.DataFrame]:
     """ADSL always; ADAE if AE exists; ADLB if LB exists; ADEX if EX exists; ADRS (OVR +
     derived parameters) and ADTTE (PFS, PFSNC, OS, DOR, TTR) if RS exists; ADTR if TR exists;
     without RS, ADTTE holds OS only, and only when ADSL has a DTHDT or LSTALVDT.
@@ -150,6 +182,11 @@ def derive_adam(sdtm: dict[str, pl.DataFrame], *, dco: date | None = None) -> di
     :data:`DCO_DATES`; ADAE via ``derive_adae`` with SUPPAE when present; ADLB via
     ``derive_adlb``; ADEX via :func:`derive_adex`, its per-drug CDOS*/RDI* copied to ADSL
     when parameters exist. Missing variables raise :class:`SdtmInputError`.
+
+    Every derivation looks at one subject at a time, so ``sdtm`` may hold a subset of the
+    subjects (a subject chunk, :mod:`pipeline.adam.warehouse`); the one whole-trial decision,
+    whether ADEX has parameters, is then passed as ``adex_params`` (None: decided from
+    ``sdtm``, see :func:`exposure_completeness`).
     """
     dco = data_cutoff() if dco is None else dco
     sd = {k: (cut_at_dco(v, DCO_DATES[k], dco) if k in DCO_DATES else v) for k, v in sdtm.items()}
@@ -165,12 +202,20 @@ def derive_adam(sdtm: dict[str, pl.DataFrame], *, dco: date | None = None) -> di
         out["adlb"] = derive_adlb(lb, adsl)
     if "ex" in sd:
         require(sd, ADEX_NEEDS, dataset="ADEX")
-        adex, params = derive_adex(sd["ex"], sd.get("suppex"), adsl, dco=dco)
+        adex, params = derive_adex(sd["ex"], sd.get("suppex"), adsl, dco=dco, computable=adex_params)
         out["adex"] = adex
         if params is not None and params.height:
             adsl = adsl.join(adsl_dose_vars(params), on="USUBJID", how="left")
     out.update(_efficacy(sd, adsl, dco=dco))
-    return {"adsl": adsl, **{name: with_studyid(frame, adsl) for name, frame in out.items()}}
+    frames = {"adsl": adsl, **{name: with_studyid(frame, adsl) for name, frame in out.items()}}
+    return {name: by_subject(frame) for name, frame in frames.items()}
+
+
+def by_subject(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` ordered by USUBJID (nulls first), each subject's records in derivation order
+    (stable sort): the order the datasets have whether derived whole or by subject chunk
+    (whose key ranges follow each other), e.g. ADEX: a subject's records, then its parameters."""
+    return frame.sort("USUBJID", nulls_last=False, maintain_order=True)
 
 
 def with_studyid(frame: pl.DataFrame, adsl: pl.DataFrame) -> pl.DataFrame:
