@@ -96,8 +96,8 @@ def subject_checks(con, written: list[str]):
             continue
         strangers = [] if name not in written else [r[0] for r in con.execute(
             f"SELECT DISTINCT USUBJID FROM adam.{name} WHERE USUBJID NOT IN (SELECT USUBJID FROM adam.adsl WHERE USUBJID IS NOT NULL) "
-            "ORDER BY USUBJID LIMIT 21").fetchall()]
+            "ORDER BY USUBJID LIMIT 20").fetchall()]
         yield dg.AssetCheckResult(
             asset_key=["adam", name], check_name="subjects_in_adsl", passed=not strangers,
-            metadata={"subjects_not_in_adsl": dg.MetadataValue.json(strangers[:20])},
+            metadata={"subjects_not_in_adsl": dg.MetadataValue.json(strangers)},
         )
