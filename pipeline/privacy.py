@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from pipeline import config
+from pipeline.warehouse_io import duckdb_settings
 
 RESTRICTED_MODE = 0o700
 WITHHELD = "identifier value withheld (restricted store)"
@@ -87,7 +88,7 @@ def keep_identifiers(working: Path, restricted_dir: Path) -> Path:
     """Write the identifiers of the load (raw DM keys + identifier items) to the restricted store."""
     target = restrict(restricted_dir) / "identifiers.parquet"
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    con = duckdb.connect(str(working), read_only=True)
+    con = duckdb.connect(str(working), read_only=True, config=duckdb_settings())
     try:
         present = [c for (c,) in con.execute(
             "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'raw' AND table_name = 'dm' ORDER BY column_index"

@@ -29,6 +29,7 @@ from pipeline import audit, config, cuts
 from pipeline.changes import build_change_report, change_detail, change_summary
 from pipeline.forms import FORMS
 from pipeline.privacy import copy_without_identifiers, keep_identifiers, restrict
+from pipeline.warehouse_io import duckdb_settings
 
 
 @dataclass
@@ -43,7 +44,7 @@ class Published:
 
 def checkpoint(database: Path) -> None:
     """Fold the write-ahead log into the file, so it can be attached read-only and copied."""
-    con = duckdb.connect(str(database))
+    con = duckdb.connect(str(database), config=duckdb_settings())
     try:
         con.execute("CHECKPOINT")
     finally:
@@ -69,7 +70,7 @@ def _ops_tables(con: duckdb.DuckDBPyConnection, cut: cuts.Cut, trail: list[dict]
 def _build(tmp: Path, working: Path, previous: cuts.Cut | None, cuts_dir: Path, cut: cuts.Cut,
            trail: list[dict]) -> tuple[int, list, list]:
     tmp.unlink(missing_ok=True)
-    con = duckdb.connect(str(tmp))
+    con = duckdb.connect(str(tmp), config=duckdb_settings())
     try:
         current = con.execute("SELECT current_database()").fetchone()[0]
         con.execute(f"ATTACH '{working}' AS work (READ_ONLY)")
@@ -96,7 +97,7 @@ def publish_load(warehouse, instance: dg.DagsterInstance, run_id: str, staged: d
     for leftover in root.glob(f".{published.name}.*.tmp"):
         leftover.unlink(missing_ok=True)
 
-    con = duckdb.connect(str(warehouse.working_path), read_only=True)
+    con = duckdb.connect(str(warehouse.working_path), read_only=True, config=duckdb_settings())
     try:
         rows = dict(con.execute("SELECT FORM, ROWS_ACCEPTED FROM qa.load_summary ORDER BY FORM").fetchall())
     finally:

@@ -23,7 +23,7 @@ from dagster._utils.backoff import backoff
 from pydantic import PrivateAttr
 from dagster_duckdb import DuckDBResource
 
-from pipeline import config
+from pipeline.warehouse_io import duckdb_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -159,12 +159,10 @@ class WarehouseDuckDB(DuckDBResource):
 def build_resources(home: str | os.PathLike | None = None, export_path: str | os.PathLike | None = None) -> dict:
     """The resources of one warehouse: its paths, and DuckDB (dagster-duckdb) on the working file."""
     warehouse = WarehouseResource(home=str(home or ""), export_path=str(export_path or ""))
-    scale = config.ops()["scale"]
     return {
         "warehouse": warehouse,
         "duckdb": WarehouseDuckDB(
             database=str(warehouse.working_path),
-            connection_config={"threads": scale["duckdb_threads"], "memory_limit": scale["duckdb_memory_limit"],
-                               "preserve_insertion_order": True},
+            connection_config={**duckdb_settings(), "preserve_insertion_order": True},
         ),
     }

@@ -55,6 +55,18 @@ class SubjectChunk:
         return cond, params
 
 
+def duckdb_settings() -> dict:
+    """Settings of every DuckDB connection a load opens on a warehouse file (``ops.scale``).
+
+    DuckDB's default buffer pool is 80% of the machine's memory; a load holds one bounded pool
+    instead (DuckDB spills beyond it), so the process stays within its budget at any trial size.
+    """
+    from pipeline import config
+
+    scale = config.ops()["scale"]
+    return {"threads": scale["duckdb_threads"], "memory_limit": scale["duckdb_memory_limit"]}
+
+
 def chunk_rows() -> int:
     """Rows a python-side layer takes at once (``ops.scale.chunk_rows``)."""
     from pipeline import config
