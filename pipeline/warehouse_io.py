@@ -119,12 +119,9 @@ def append_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame
     return _from_frame(con, f"INSERT INTO {table} BY NAME SELECT * FROM _frame_to_write", frame)
 
 
-def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    """Column names of ``schema.table`` in table order."""
-    schema, name = table.split(".")
-    rows = con.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? "
-                       "ORDER BY ordinal_position", [schema, name]).fetchall()
-    return [r[0] for r in rows]
+def table_columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
+    """Column names, in order, of a table (``schema.table``) or a registered frame; no row is read."""
+    return list(con.sql(f"SELECT * FROM {relation} LIMIT 0").columns)
 
 
 def subject_frames(con: duckdb.DuckDBPyConnection, table: str, key: str = "USUBJID", max_rows: int | None = None):

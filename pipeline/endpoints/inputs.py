@@ -17,6 +17,8 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
+from pipeline.warehouse_io import table_columns
+
 #: ADRS parameters the binary endpoints summarise (endpoints.md §1)
 ADRS_PARAMS = ("CBOR", "BOR", "CB", "CB24")
 ADRS_COLUMNS = ("USUBJID", "PARAMCD", "AVALC")
@@ -25,11 +27,6 @@ ADTTE_COLUMNS = ("USUBJID", "PARAMCD", "AVAL", "CNSR", "EVNTDESC", "CNSDTDSC")
 ADEX_PARAMS = ("CUMDOSE", "ADI", "RDI", "RD", "NDOSRED", "NDELAY")
 ADEX_COLUMNS = ("USUBJID", "EXTRT", "PARAMCD", "AVAL")
 ADAE_COLUMNS = ("USUBJID", "TRTEMFL", "AREL", "ASER", "AEDISCFL", "AEREDFL", "AEINTFL", "AEOUT", "ATOXGRN", "AEBODSYS", "AEDECOD")
-
-
-def columns_of(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
-    """Column names of a table or registered frame (no rows read)."""
-    return list(con.sql(f"SELECT * FROM {relation} LIMIT 0").columns)
 
 
 def frames_connection(frames: dict[str, pl.DataFrame]) -> duckdb.DuckDBPyConnection:
@@ -47,7 +44,7 @@ def _in_list(values: tuple[str, ...]) -> str:
 
 def read_projected(con: duckdb.DuckDBPyConnection, relation: str, wanted: tuple[str, ...], where: str = "TRUE") -> pl.DataFrame:
     """The ``wanted`` columns that ``relation`` has, of the rows matching ``where``."""
-    cols = [c for c in wanted if c in columns_of(con, relation)]
+    cols = [c for c in wanted if c in table_columns(con, relation)]
     return pl.from_arrow(con.sql(f"SELECT {', '.join(cols)} FROM {relation} WHERE {where}").to_arrow_table())
 
 
@@ -60,10 +57,10 @@ def read_inputs(con: duckdb.DuckDBPyConnection, tables: dict[str, str]) -> dict[
     if "adtte" in tables:
         out["adtte"] = read_projected(con, tables["adtte"], ADTTE_COLUMNS)
     if "adex" in tables:
-        has = set(columns_of(con, tables["adex"]))
+        has = set(table_columns(con, tables["adex"]))
         out["adex"] = read_projected(con, tables["adex"], ADEX_COLUMNS,
                                      f"PARAMCD IN {_in_list(ADEX_PARAMS)}" if "PARAMCD" in has else "TRUE")
     if "adae" in tables:
-        has = set(columns_of(con, tables["adae"]))
+        has = set(table_columns(con, tables["adae"]))
         out["adae"] = read_projected(con, tables["adae"], ADAE_COLUMNS, "TRTEMFL = 'Y'" if "TRTEMFL" in has else "FALSE")
     return out

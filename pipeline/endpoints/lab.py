@@ -18,8 +18,8 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from pipeline.endpoints.inputs import columns_of
 from pipeline.endpoints.populations import NUM, pct, population
+from pipeline.warehouse_io import table_columns
 
 GRADE_BASE = ("0", "1", "2", "3", "4", "MISSING")
 GRADE_POST = ("0", "1", "2", "3", "4")
@@ -40,7 +40,7 @@ SAF_RELATION = "_lab_saffl"
 def _source(con: duckdb.DuckDBPyConnection, adlb: str) -> str:
     """SQL of the ADLB rows of SAFFL subjects (relation :data:`SAF_RELATION`) with every column
     used here (absent ones as typed NULL)."""
-    has = set(columns_of(con, adlb))
+    has = set(table_columns(con, adlb))
     cols = ", ".join(c if c in has else f"NULL::{t} AS {c}" for c, t in LAB_COLUMNS.items())
     return (f"SELECT CAST(USUBJID AS VARCHAR) AS USUBJID, {cols} FROM {adlb} "
             f"WHERE CAST(USUBJID AS VARCHAR) IN (SELECT USUBJID FROM {SAF_RELATION})")
