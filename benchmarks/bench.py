@@ -27,6 +27,8 @@ from pathlib import Path
 
 import yaml
 
+from pipeline.event_log import DAGSTER_YAML
+
 ROOT = Path(__file__).resolve().parent
 WORK = ROOT / ".work"
 SEED = 1
@@ -71,8 +73,10 @@ def measure(n: int, reuse: bool = False, max_rss_mb: float | None = None) -> dic
     home = WORK / f"warehouse_{n}"
     shutil.rmtree(home, ignore_errors=True)
     env = {**os.environ, "DAGSTER_HOME": str(WORK / "dagster_home")}
-    Path(env["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
-    (Path(env["DAGSTER_HOME"]) / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    # a fresh Dagster home per load, with the instance settings `trialwh load` uses
+    shutil.rmtree(env["DAGSTER_HOME"], ignore_errors=True)
+    Path(env["DAGSTER_HOME"]).mkdir(parents=True)
+    (Path(env["DAGSTER_HOME"]) / "dagster.yaml").write_text(DAGSTER_YAML)
     out = WORK / f"load_{n}.json"
     proc = subprocess.run([sys.executable, "-m", "benchmarks.load_once", "--export", str(export), "--home", str(home),
                            "--config", str(config), "--json", str(out),
@@ -111,6 +115,7 @@ def markdown(results: list[dict]) -> str:
         lines.append(f"| {r['subjects']:,} | {r['raw_mb']:.0f} | {floor['rows']:,} | {gen} | " + " | ".join(layers)
                      + f" | {load['wall_s']:.1f} | {load['peak_rss_mb']:.0f} | {floor['seconds']:.2f} | "
                      + (f"{load['wall_s'] / floor['seconds']:.0f}x |" if load["success"] else "FAILED |"))
+    lines += cells_markdown(results)
     lines += ["", "Slowest steps per size (seconds):", ""]
     for r in results:
         top = ", ".join(f"`{s}` {t:.1f}" for s, t in r["load"].get("top_steps_s", [])[:6])
@@ -121,6 +126,28 @@ def markdown(results: list[dict]) -> str:
         for failure in r["load"].get("failures", []):
             lines.append(f"  - load FAILED: {failure}")
     return "\n".join(lines) + "\n"
+
+
+CELL_SCHEMAS = ("raw", "validation", "stg", "quarantine", "qa", "sdtm", "adam", "endpoints", "ops")
+
+
+def cells_markdown(results: list[dict]) -> list[str]:
+    """Data written, in million cells (rows x columns) per schema of the working warehouse,
+    against the cells of the lower bound (:mod:`benchmarks.cells` says why)."""
+    rows = [r for r in results if r["load"].get("cells_by_schema") and r["floor"].get("cells")]
+    if not rows:
+        return []
+    lines = ["", "Data each load writes, in million cells (rows x columns) per schema of the working warehouse",
+             "(tables only; views hold no data), against the cells the lower bound writes:", "",
+             "| subjects | " + " | ".join(CELL_SCHEMAS) + " | other | total | lower bound | ratio |",
+             "|---:|" + "---:|" * (len(CELL_SCHEMAS) + 4)]
+    for r in rows:
+        cells, floor = r["load"]["cells_by_schema"], r["floor"]["cells"]
+        other = sum(v for k, v in cells.items() if k not in CELL_SCHEMAS)
+        total = sum(cells.values())
+        lines.append(f"| {r['subjects']:,} | " + " | ".join(f"{cells.get(k, 0) / 1e6:,.1f}" for k in CELL_SCHEMAS)
+                     + f" | {other / 1e6:,.1f} | {total / 1e6:,.1f} | {floor / 1e6:,.1f} | {total / floor:.1f}x |")
+    return lines
 
 
 def main(argv=None) -> int:

@@ -16,6 +16,9 @@ import sys
 import threading
 import time
 from collections import defaultdict
+from pathlib import Path
+
+from benchmarks.cells import cells_by_schema
 
 #: asset group -> benchmark layer
 LAYERS = {"raw": "ingest", "stg": "validate", "sdtm": "sdtm", "adam": "adam", "endpoints": "endpoints",
@@ -168,6 +171,9 @@ def main(argv=None) -> int:
     entries = dg.DagsterInstance.get().all_logs(result.run_id)
     report = {"success": success, "failures": failures(entries),
               **measured(entries, wall, sampler.samples, step_layers(defs, entries))}
+    working = Path(args.home) / "build" / "trial.duckdb"  # counted after the clock stops
+    if working.exists():
+        report["cells_by_schema"] = cells_by_schema(working)
     with open(args.json, "w", encoding="utf-8") as fh:
         json.dump(report, fh, indent=2)
     return 0 if success else 1

@@ -1,0 +1,37 @@
+"""The benchmark's own arithmetic: cells per schema, the lower bound's count, the results table."""
+
+import json
+
+import duckdb
+
+from benchmarks import lower_bound
+from benchmarks.bench import cells_markdown
+from benchmarks.cells import cells_by_schema
+
+
+def test_cells_by_schema_counts_rows_times_columns_of_tables_only(tmp_path):
+    db = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(db))
+    con.execute("CREATE SCHEMA a; CREATE SCHEMA b")
+    con.execute("CREATE TABLE a.t AS SELECT * FROM (VALUES (1, 'x'), (2, 'y'), (3, 'z')) v(i, s)")  # 3 x 2
+    con.execute("CREATE TABLE a.u (p INT, q INT, r INT)")  # empty
+    con.execute("CREATE TABLE b.t AS SELECT 1 AS c1, 2 AS c2, 3 AS c3, 4 AS c4")  # 1 x 4
+    con.execute("CREATE VIEW b.v AS SELECT * FROM a.t")  # no data of its own
+    con.close()
+    assert cells_by_schema(db) == {"a": 6, "b": 4}
+
+
+def test_lower_bound_reads_every_csv_and_counts_its_cells(tmp_path, capsys):
+    (tmp_path / "ae.csv").write_text("SUBJID,AETERM,AESER\n001,Nausea,N\n002,Fatigue,\n", encoding="utf-8")
+    (tmp_path / "dm.csv").write_text("SUBJID,SEX\n001,F\n", encoding="utf-8")
+    assert lower_bound.main([str(tmp_path)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["rows"], out["cells"]) == (3, 2 * 3 + 1 * 2)
+
+
+def test_cells_table_states_the_ratio_to_the_lower_bound():
+    result = {"subjects": 1000, "floor": {"cells": 2_000_000},
+              "load": {"cells_by_schema": {"raw": 2_000_000, "sdtm": 3_000_000, "scratch": 1_000_000}}}
+    row = cells_markdown([result])[-1]
+    assert row.startswith("| 1,000 | 2.0 | 0.0 |")
+    assert row.endswith("| 1.0 | 6.0 | 2.0 | 3.0x |")
