@@ -1,9 +1,10 @@
 """Staged layer: validated, typed rows per form (group ``stg``).
 
 Each ``stg/<form>`` asset validates ``raw.<form>`` (``pipeline.validation``), a range of subjects
-at a time (``form_tables.validate_table``), and writes ``stg.<form>`` (accepted rows), ``quarantine.<form>`` (rows with an ERROR, with their reasons,
-and superseded duplicates), ``validation.<form>`` (every row typed, quarantined ones flagged,
-which the cross-form checks read so that one pass reports everything wrong with a row) and
+at a time (``form_tables.validate_table``), and writes ``validation.<form>`` (every row typed,
+quarantined ones flagged, which the cross-form checks read so that one pass reports everything
+wrong with a row), ``stg.<form>`` (the accepted rows: a view of ``validation.<form>``),
+``quarantine.<form>`` (rows with an ERROR, with their reasons, and superseded duplicates) and
 ``qa.findings_<form>``. Two checks ride with it:
 ``reconciliation`` (rows in = accepted + quarantined, summed over the chunks; blocking, so nothing
 is published when a row would go missing) and ``pandera_contract`` (failure counts by rule; WARN, since bad rows

@@ -29,7 +29,7 @@ from pipeline import audit, config, cuts
 from pipeline.changes import build_change_report, change_detail, change_summary
 from pipeline.forms import FORMS
 from pipeline.privacy import copy_without_identifiers, keep_identifiers, restrict
-from pipeline.warehouse_io import duckdb_settings
+from pipeline.warehouse_io import copy_views, duckdb_settings
 
 
 @dataclass
@@ -75,6 +75,7 @@ def _build(tmp: Path, working: Path, previous: cuts.Cut | None, cuts_dir: Path, 
         current = con.execute("SELECT current_database()").fetchone()[0]
         con.execute(f"ATTACH '{working}' AS work (READ_ONLY)")
         copy_without_identifiers(con, "work")
+        copy_views(con, "work")  # after the tables they select from (stg.<form> over validation.<form>)
         con.execute("DETACH work")
         if previous is not None:
             con.execute(f"ATTACH '{previous.path(cuts_dir)}' AS previous (READ_ONLY)")

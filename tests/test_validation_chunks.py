@@ -11,9 +11,12 @@ import pytest
 from pipeline import config
 from pipeline.forms import FORMS
 from pipeline.validation import normalise as nz
-from pipeline.validation.form_tables import SUBJECT_KEY_SQL, validate_table
+from pipeline.privacy import identifiers
+from pipeline.validation.form_tables import SUBJECT_KEY_SQL, _row_ranges, validate_table
 from pipeline.validation.form_validation import ValidationContext, validate_form
 from pipeline.validation.per_value import with_per_value
+from pipeline.warehouse_io import subject_chunks
+from tests.conftest import query
 from tests.crf_rows import raw_frame
 from tests.test_validation import DM_OK
 
@@ -73,6 +76,69 @@ def test_chunked_validation_equals_one_chunk(loaded, tmp_path, export):
     assert in_memory.findings.equals(whole["qa.findings_lb"][0])
     assert in_memory.quarantine.equals(whole["quarantine.lb"][0])
     assert in_memory.accepted.equals(whole["stg.lb"][0])
+
+
+
+def test_subject_ordered_form_is_read_by_row_ranges_in_the_same_order(loaded, tmp_path):
+    """An export written subject by subject: each chunk is one range of row ids, and the chunked
+    tables equal the one-chunk tables row for row, in order (chunk order = delivery order)."""
+    db = tmp_path / "trial.duckdb"
+    shutil.copy(loaded["csv"].parent / "build" / "trial.duckdb", db)
+    con = duckdb.connect(str(db))
+    con.execute(f"CREATE OR REPLACE TABLE raw.lb AS SELECT * FROM raw.lb ORDER BY {SUBJECT_KEY_SQL} NULLS FIRST, rowid")
+    rows = con.execute("SELECT count(*) FROM raw.lb").fetchone()[0]
+    chunks = subject_chunks(con, ["raw.lb"], key_sql=SUBJECT_KEY_SQL, max_rows=25)
+    ranges = _row_ranges(con, "raw.lb", chunks)
+    assert len(chunks) > 3 and ranges is not None and len(ranges) == len(chunks)
+    # the ranges tile the table: 0 .. rows-1, each chunk starting after the last
+    assert ranges[0][0] == 0 and ranges[-1][1] == rows - 1
+    assert all(hi + 1 == lo for (_, hi), (lo, _) in zip(ranges[:-1], ranges[1:]))
+    for i, (lo, hi) in enumerate(ranges):
+        cond, params = chunks[i].predicate(SUBJECT_KEY_SQL)
+        assert con.execute(f"SELECT count(*) FROM raw.lb WHERE {cond}", params).fetchone()[0] == hi - lo + 1
+
+    def tables(max_rows):
+        validate_table(con, "LB", config.data_cutoff(), max_rows=max_rows)
+        return {p: con.sql(f"SELECT * FROM {p.format(t='lb')}").pl() for p in OUTPUTS}
+
+    whole, pieces = tables(10**9), tables(25)
+    for name, frame in whole.items():
+        assert frame.height > 0 and frame.equals(pieces[name]), name
+
+    # each subject's rows split in two parts of the file: chunks read by key range, same rows
+    con.execute("CREATE OR REPLACE TABLE raw.lb AS SELECT * FROM raw.lb ORDER BY SRC_ROW % 2, rowid")
+    chunks = subject_chunks(con, ["raw.lb"], key_sql=SUBJECT_KEY_SQL, max_rows=25)
+    assert len(chunks) > 3 and _row_ranges(con, "raw.lb", chunks) is None
+    whole, pieces = tables(10**9), tables(25)
+    for name, frame in whole.items():
+        assert frame.height > 0 and frame.sort(frame.columns, nulls_last=True).equals(
+            pieces[name].sort(frame.columns, nulls_last=True)), name
+
+
+def test_stg_is_a_view_of_the_accepted_rows_in_working_and_published_files(loaded):
+    """stg.<form> is written once, as the not-QUARANTINED rows of validation.<form>; publishing
+    recreates the views, so the analyst warehouse still has every stg table, DM without its
+    direct identifiers, with the row counts of qa.load_summary."""
+    published = loaded["csv"]
+    working = published.parent / "build" / "trial.duckdb"
+    summary = dict(query(published, "SELECT FORM, ROWS_ACCEPTED FROM qa.load_summary").iter_rows())
+    assert 0 < summary["LB"] < query(published, "SELECT count(*) AS n FROM raw.lb")["n"][0]
+    for db in (working, published):
+        con = duckdb.connect(str(db), read_only=True)
+        try:
+            kinds = con.execute("SELECT table_name, table_type FROM information_schema.tables "
+                                "WHERE table_schema = 'stg' ORDER BY 1").fetchall()
+            assert kinds == sorted((f.lower(), "VIEW") for f in FORMS), db
+            for form in FORMS:
+                t = form.lower()
+                stg = con.sql(f"SELECT * FROM stg.{t}").pl()
+                typed = con.sql(f"SELECT * FROM validation.{t}").pl()
+                assert stg.equals(typed.filter(~pl.col("QUARANTINED")).drop("QUARANTINED")), (db, t)
+                assert stg.height == summary[form], (db, t)
+            if db == published:
+                assert not set(con.sql("SELECT * FROM stg.dm LIMIT 0").columns) & set(identifiers())
+        finally:
+            con.close()
 
 
 CTX = ValidationContext(date(2023, 8, 27))

@@ -1,22 +1,25 @@
 """Validation of a raw form table in the warehouse, in subject chunks (issue 8: 100,000 subjects).
 
 ``validate_table`` reads ``raw.<form>`` a range of subjects at a time, validates each range
-with ``validate_rows`` and appends the results to ``stg.<form>``, ``validation.<form>``,
-``quarantine.<form>`` and ``qa.findings_<form>``, so memory is bounded by the chunk
-(``ops.scale.chunk_rows`` rows), not by the trial.
+with ``validate_rows`` and appends the results to ``validation.<form>``, ``quarantine.<form>``
+and ``qa.findings_<form>``, so memory is bounded by the chunk (``ops.scale.chunk_rows`` rows),
+not by the trial. ``stg.<form>``, the accepted rows, is a view over ``validation.<form>`` (its
+rows not QUARANTINED, without that flag): the typed rows are written once, not twice (writing
+them was most of the time of validating LB at 100,000 subjects).
 
 Why chunks by subject are exact: every check of ``validate_rows`` looks at one row or at the
 rows of one subject (duplicates and record keys include SUBJID; the lesion checks rank within a
 subject; KEY01 asks DM, read once per form). The chunk key is the integer value of the raw
 SUBJID, so every spelling of one padded subject ('7', '07', '007', ' 7 ') lands in the same
-chunk, and values that are not numbers ride with the nulls in the first chunk.
+chunk, and values that are not numbers ride with the nulls in the first chunk. When each chunk's
+rows lie together in the delivered table (an export written subject by subject), a chunk is
+read as a range of row ids, which reads only its own row groups; otherwise by its key range.
 
-Order: ``stg`` and ``validation`` (the large tables) are appended chunk after chunk, each chunk
-in delivery order; subjects come in order of their numeric SUBJID, and with one chunk (any
-trial below ``chunk_rows`` rows) the order is the delivery order. ``quarantine`` and the
-findings (small) are put into one global order at the end, in DuckDB: quarantine by delivered
-row, findings by SRC_ROW, RULE_ID, FIELD, delivered row, so they come out the same however the
-trial was cut.
+Order: ``validation`` (the large table) is appended chunk after chunk, each chunk in delivery
+order; subjects come in order of their numeric SUBJID, and with one chunk (any trial below
+``chunk_rows`` rows) the order is the delivery order. ``quarantine`` and the findings (small)
+are put into one global order at the end, in DuckDB: quarantine by delivered row, findings by
+SRC_ROW, RULE_ID, FIELD, delivered row, so they come out the same however the trial was cut.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import polars as pl
 
 from pipeline.validation.form_validation import ValidationContext, validate_rows
 from pipeline.validation.normalise import pad_subjid
-from pipeline.warehouse_io import append_table, read_chunk, subject_chunks
+from pipeline.warehouse_io import SubjectChunk, append_table, read_chunk, subject_chunks
 
 #: chunk key of a raw row: the number in SUBJID, the same for every zero-padding of it
 SUBJECT_KEY_SQL = "TRY_CAST(trim(SUBJID) AS BIGINT)"
@@ -41,7 +44,7 @@ class TableCounts:
 
     rows_in: int  # count(*) of raw.<form>
     rows_validated: int  # rows the chunks held together (must equal rows_in)
-    accepted: int  # count(*) of stg.<form>
+    accepted: int  # count(*) of stg.<form> (the view)
     quarantined: int  # count(*) of quarantine.<form>
     chunks: int
 
@@ -58,37 +61,68 @@ def dm_subjects(con: duckdb.DuckDBPyConnection) -> pl.Series:
 
 def validate_table(con: duckdb.DuckDBPyConnection, form_name: str, data_cutoff: date,
                    max_rows: int | None = None) -> TableCounts:
-    """Validate ``raw.<form>`` into the stg, validation, quarantine and qa.findings tables."""
+    """Validate ``raw.<form>`` into the validation, quarantine and qa.findings tables and the
+    ``stg.<form>`` view of the accepted rows."""
     table = form_name.lower()
     raw = f"raw.{table}"
     ctx = ValidationContext(data_cutoff, None if form_name == "DM" else dm_subjects(con))
     chunks = subject_chunks(con, [raw], key_sql=SUBJECT_KEY_SQL, max_rows=max_rows)
-    scratch = f"stg._chunks_{table}"
-    if len(chunks) == 1:
-        source, key, columns, order = raw, SUBJECT_KEY_SQL, "rowid AS _ROW, *", "rowid"
-    else:
-        # the key computed once into a scratch copy: its zone maps let each chunk read only its
-        # own row groups (exports come subject by subject) instead of scanning the whole form
-        source, key, columns, order = scratch, "_K", "* EXCLUDE (_K)", "_ROW"
-        con.execute("CREATE SCHEMA IF NOT EXISTS stg")
-        con.execute(f"CREATE OR REPLACE TABLE {scratch} AS SELECT rowid AS _ROW, {SUBJECT_KEY_SQL} AS _K, * FROM {raw}")
+    row_ranges = _row_ranges(con, raw, chunks)
     validated = 0
-    try:
-        for i, chunk in enumerate(chunks):
-            rows = read_chunk(con, source, chunk, key_sql=key, columns=columns, order_by=order)
-            result = validate_rows(form_name, rows, ctx)
-            validated += result.rows_in
-            first = i == 0
-            append_table(con, f"stg.{table}", result.accepted.drop("_ROW"), first=first)
-            append_table(con, f"validation.{table}", result.candidates.drop("_ROW"), first=first)
-            append_table(con, f"quarantine.{table}", result.quarantine, first=first)
-            append_table(con, f"qa.findings_{table}", result.findings, first=first)
-    finally:
-        con.execute(f"DROP TABLE IF EXISTS {scratch}")
+    for i, chunk in enumerate(chunks):
+        if row_ranges is None:
+            rows = read_chunk(con, raw, chunk, key_sql=SUBJECT_KEY_SQL, columns="rowid AS _ROW, *", order_by="rowid")
+        else:
+            rows = pl.from_arrow(con.execute(
+                f"SELECT rowid AS _ROW, * FROM {raw} WHERE rowid BETWEEN ? AND ? ORDER BY rowid", row_ranges[i]
+            ).to_arrow_table())
+        result = validate_rows(form_name, rows, ctx)
+        validated += result.rows_in
+        first = i == 0
+        append_table(con, f"validation.{table}", result.candidates.drop("_ROW"), first=first)
+        append_table(con, f"quarantine.{table}", result.quarantine, first=first)
+        append_table(con, f"qa.findings_{table}", result.findings, first=first)
+    accepted_view(con, table)
     _reorder(con, f"quarantine.{table}", "_ROW", drop="_ROW")
     _reorder(con, f"qa.findings_{table}", "SRC_ROW, RULE_ID, FIELD, _ROW, _SEQ", drop="_ROW, _SEQ")
     count = lambda t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # noqa: E731
     return TableCounts(count(raw), validated, count(f"stg.{table}"), count(f"quarantine.{table}"), len(chunks))
+
+
+def accepted_view(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """``stg.<table>``: the rows of ``validation.<table>`` not quarantined, in its order, without
+    the flag; exactly what ``validate_rows`` accepts. Replaces a table of that name (a working
+    file from before stg was a view)."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS stg")
+    kind = con.execute(
+        "SELECT table_type FROM information_schema.tables WHERE table_catalog = current_database() "
+        "AND table_schema = 'stg' AND table_name = ?", [table]).fetchone()
+    if kind is not None and kind[0] == "BASE TABLE":
+        con.execute(f"DROP TABLE stg.{table}")
+    con.execute(f"CREATE OR REPLACE VIEW stg.{table} AS "
+                f"SELECT * EXCLUDE (QUARANTINED) FROM validation.{table} WHERE NOT QUARANTINED")
+
+
+def _row_ranges(con: duckdb.DuckDBPyConnection, raw: str, chunks: list[SubjectChunk]) -> list[tuple[int, int]] | None:
+    """First and last row id of each chunk, when the rows of every chunk lie together in
+    ``raw`` (the export came subject by subject); None when they do not, or for one chunk
+    (read whole)."""
+    if len(chunks) == 1:
+        return None
+    per_key = pl.from_arrow(con.sql(
+        f"SELECT {SUBJECT_KEY_SQL} AS k, count(*) AS n, min(rowid) AS lo, max(rowid) AS hi FROM {raw} GROUP BY k"
+    ).to_arrow_table())
+    bounds = pl.Series([c.lo for c in chunks[1:]], dtype=per_key["k"].dtype)
+    # a key's chunk: the number of chunk starts at or below it; null keys are in the first
+    chunk = pl.Series("chunk", bounds.search_sorted(per_key["k"], side="right"))
+    spans = (
+        per_key.with_columns(pl.when(pl.col("k").is_null()).then(0).otherwise(chunk).alias("chunk"))
+        .group_by("chunk").agg(pl.col("n").sum(), pl.col("lo").min(), pl.col("hi").max())
+        .sort("chunk")
+    )
+    if spans.height != len(chunks) or (spans["hi"] - spans["lo"] + 1 != spans["n"]).any():
+        return None
+    return list(zip(spans["lo"].to_list(), spans["hi"].to_list()))
 
 
 def _reorder(con: duckdb.DuckDBPyConnection, table: str, order_by: str, *, drop: str) -> None:

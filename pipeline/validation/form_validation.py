@@ -65,11 +65,16 @@ class ValidationContext:
 
 @dataclass
 class FormResult:
-    accepted: pl.DataFrame  # typed rows for stg.<form>
     candidates: pl.DataFrame  # typed rows, accepted or quarantined for an ERROR (QUARANTINED flag)
     quarantine: pl.DataFrame  # raw rows + QUARANTINE_REASON
     findings: pl.DataFrame  # qa findings of this form
     rows_in: int
+
+    @property
+    def accepted(self) -> pl.DataFrame:
+        """Typed rows of stg.<form>: the candidates not quarantined, without the flag (as the
+        ``stg.<form>`` view selects them from ``validation.<form>``)."""
+        return self.candidates.filter(~pl.col("QUARANTINED")).drop("QUARANTINED")
 
 
 def _status_findings(work: pl.DataFrame, form: Form, item: str, status_col: str, table: dict) -> list[pl.DataFrame]:
@@ -246,7 +251,6 @@ def validate_form(form_name: str, raw: pl.DataFrame, ctx: ValidationContext) -> 
     """Validate a whole raw form; outputs in delivery order, without the row link."""
     result = validate_rows(form_name, raw.with_row_index("_ROW"), ctx)
     return FormResult(
-        accepted=result.accepted.drop("_ROW"),
         candidates=result.candidates.drop("_ROW"),
         quarantine=result.quarantine.drop("_ROW"),
         findings=result.findings.drop("_ROW", "_SEQ"),
@@ -307,14 +311,11 @@ def validate_rows(form_name: str, raw: pl.DataFrame, ctx: ValidationContext) -> 
         .agg(pl.format("{} {}", "RULE_ID", "MESSAGE").sort().str.join("; ").alias("QUARANTINE_REASON"))
     )
     typed_all = pl.concat([typed, work.select("_ROW", *LINEAGE_COLUMNS)], how="horizontal")
-    stg_frame = typed_all.join(errors, on="_ROW", how="anti")
     candidates = typed_all.with_columns(pl.col("_ROW").is_in(errors["_ROW"].implode()).alias("QUARANTINED"))
     quarantined_rows = raw.join(errors, on="_ROW", how="inner")
     set_aside_raw = raw.join(set_aside.select("_ROW", "QUARANTINE_REASON"), on="_ROW", how="inner")
     quarantine = pl.concat([quarantined_rows, set_aside_raw], how="vertical_relaxed").sort("_ROW")
-    accepted = stg_frame.sort("_ROW")
     result = FormResult(
-        accepted=accepted,
         candidates=candidates.sort("_ROW"),
         quarantine=quarantine,
         findings=all_findings.select(*FINDING_COLUMNS, "_ROW")
@@ -322,8 +323,9 @@ def validate_rows(form_name: str, raw: pl.DataFrame, ctx: ValidationContext) -> 
         .with_row_index("_SEQ"),
         rows_in=rows_in,
     )
-    if accepted.height + quarantine.height != rows_in:
+    accepted = result.candidates.height - int(result.candidates["QUARANTINED"].sum())
+    if accepted + quarantine.height != rows_in:
         raise AssertionError(
-            f"{form_name}: {rows_in} rows in but {accepted.height} accepted + {quarantine.height} quarantined"
+            f"{form_name}: {rows_in} rows in but {accepted} accepted + {quarantine.height} quarantined"
         )
     return result
