@@ -23,10 +23,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import polars as pl
 
+from pipeline.privacy import IdentifierItems
 from pipeline.validation.form_validation import ValidationContext, validate_rows
 from pipeline.validation.normalise import pad_subjid
 from pipeline.warehouse_io import append_table, read_chunk, subject_chunks
@@ -57,9 +59,13 @@ def dm_subjects(con: duckdb.DuckDBPyConnection) -> pl.Series:
 
 
 def validate_table(con: duckdb.DuckDBPyConnection, form_name: str, data_cutoff: date,
-                   max_rows: int | None = None) -> TableCounts:
-    """Validate ``raw.<form>`` into the stg, validation, quarantine and qa.findings tables."""
+                   max_rows: int | None = None, restricted_dir: Path | None = None) -> TableCounts:
+    """Validate ``raw.<form>`` into the stg, validation, quarantine and qa.findings tables.
+
+    DM's identifier items are not in ``raw.dm``: they come from the restricted store in
+    ``restricted_dir`` for the validation and never reach a table (``pipeline.privacy``)."""
     table = form_name.lower()
+    identifiers = IdentifierItems.of(form_name, restricted_dir)
     raw = f"raw.{table}"
     ctx = ValidationContext(data_cutoff, None if form_name == "DM" else dm_subjects(con))
     chunks = subject_chunks(con, [raw], key_sql=SUBJECT_KEY_SQL, max_rows=max_rows)
@@ -75,8 +81,8 @@ def validate_table(con: duckdb.DuckDBPyConnection, form_name: str, data_cutoff: 
     validated = 0
     try:
         for i, chunk in enumerate(chunks):
-            rows = read_chunk(con, source, chunk, key_sql=key, columns=columns, order_by=order)
-            result = validate_rows(form_name, rows, ctx)
+            rows = identifiers.attach(read_chunk(con, source, chunk, key_sql=key, columns=columns, order_by=order))
+            result = identifiers.strip(validate_rows(form_name, rows, ctx))
             validated += result.rows_in
             first = i == 0
             append_table(con, f"stg.{table}", result.accepted.drop("_ROW"), first=first)
