@@ -95,7 +95,7 @@ def _raw_form_asset(form_name: str) -> dg.AssetsDefinition:
         with duckdb.get_connection() as con:
             con.execute("CREATE SCHEMA IF NOT EXISTS raw")
             if privacy.identifier_items(form_name):  # DM: identifiers to the restricted store only
-                privacy.keep_identifiers(con, parquet, warehouse.restricted_dir)
+                privacy.keep_identifiers(con, form_name, parquet, warehouse.restricted_dir)
             con.execute(f"CREATE OR REPLACE TABLE raw.{form_name.lower()} AS {privacy.raw_select(form_name)}", [parquet])
             rows = con.execute(f"SELECT count(*) FROM raw.{form_name.lower()}").fetchone()[0]
         if rows != manifest["rows_in"][form_name]:

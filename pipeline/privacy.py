@@ -152,16 +152,17 @@ def store_path(restricted_dir: Path) -> Path:
     return Path(restricted_dir) / STORE_FILE
 
 
-def keep_identifiers(con: duckdb.DuckDBPyConnection, staged_dm: str | Path, restricted_dir: Path) -> Path:
-    """Write ``restricted/identifiers.parquet`` from the staged DM file: per delivered row the
-    raw keys, the identifier items, the lineage and :data:`ROW_LINK` (its rowid in ``raw.dm``).
+def keep_identifiers(con: duckdb.DuckDBPyConnection, form_name: str, staged: str | Path, restricted_dir: Path) -> Path:
+    """Write ``restricted/identifiers.parquet`` from the staged file of the form that carries the
+    identifiers (DM): per delivered row the raw keys, the identifier items, the lineage and
+    :data:`ROW_LINK` (its rowid in ``raw.<form>``).
 
     DuckDB streams Parquet to Parquet; nothing is written into the database ``con`` is on."""
     target = store_path(restrict(Path(restricted_dir)))
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    cols = ", ".join(["STUDYID", "SITEID", "SUBJID", *(_quoted(i) for i in identifier_items("DM")),
+    cols = ", ".join(["STUDYID", "SITEID", "SUBJID", *(_quoted(i) for i in identifier_items(form_name)),
                       "SRC_FILE", "SRC_ROW", f"file_row_number AS {ROW_LINK}"])
-    con.execute(f"COPY (SELECT {cols} FROM read_parquet({_literal(staged_dm)}, file_row_number = true) "
+    con.execute(f"COPY (SELECT {cols} FROM read_parquet({_literal(staged)}, file_row_number = true) "
                 f"ORDER BY SITEID, SUBJID, {ROW_LINK}) TO {_literal(tmp)} (FORMAT parquet)")
     os.chmod(tmp, 0o600)
     os.replace(tmp, target)
