@@ -34,18 +34,33 @@ def _columns(con, database: str, table: str) -> list[str]:
         " ORDER BY column_index", [database, table]).fetchall()]
 
 
-def _keyed(database: str, table: str, items: list[str]) -> str:
+def _keyed(database: str, table: str, items: list[str], subjects: str | None = None) -> str:
     """Per raw record: its key, occurrence, a hash of its item values and its rowid (no values:
-    the join of the two cuts stays narrow; values are fetched for changed records only)."""
+    the join of the two cuts stays narrow; values are fetched for changed records only).
+    ``subjects`` (a relation of SITEID, SUBJID) keeps only their rows: a key lies within one
+    subject, so filtering first leaves every occurrence number as it is."""
     keys = ", ".join(f"trim({_q(k)}) AS {k}" for k in KEY)
     hashed = "hash(" + ", ".join(_q(i) for i in items) + ")"
+    source = f"(SELECT *, rowid AS RID FROM {_q(database)}.raw.{_q(table)})"
+    if subjects:
+        source = (f"(SELECT r.*, r.rowid AS RID FROM {_q(database)}.raw.{_q(table)} r SEMI JOIN {subjects} s "
+                  f"ON trim(r.SITEID) IS NOT DISTINCT FROM s.SITEID AND trim(r.SUBJID) IS NOT DISTINCT FROM s.SUBJID)")
     return (
         f"SELECT {keys}, row_number() OVER (PARTITION BY {', '.join(KEY)} ORDER BY SRC_ROW) AS OCCURRENCE, "
-        f"{hashed} AS RECORD_HASH, rowid AS RID FROM {_q(database)}.raw.{_q(table)}"
+        f"{hashed} AS RECORD_HASH, RID FROM {source}"
     )
 
 
+def _subject_sums(database: str, table: str, items: list[str]) -> str:
+    """Per subject: a sum of the hashes of its records (key, occurrence, values) and their count."""
+    record = "hash(" + ", ".join((*KEY[2:], "OCCURRENCE", "RECORD_HASH")) + ")"
+    return (f"SELECT SITEID, SUBJID, sum({record}::HUGEINT) AS S, count(*) AS N "
+            f"FROM ({_keyed(database, table, items)}) GROUP BY SITEID, SUBJID")
+
+
 def _form_changes(con, current: str, previous: str, form: str) -> str:
+    """Changes of one form: subjects whose records differ are found from one sum per subject,
+    and only their records are paired (a nightly export changes a few subjects; a reload none)."""
     table = form.lower()
     cur_cols, prev_cols = _columns(con, current, table), _columns(con, previous, table)
     items = [c for c in cur_cols if c in prev_cols and c not in KEY and c not in NOT_COMPARED]
@@ -56,7 +71,13 @@ def _form_changes(con, current: str, previous: str, form: str) -> str:
     )
     keys = ", ".join((*KEY, "OCCURRENCE"))
     return f"""
-        WITH c AS ({_keyed(current, table, items)}), p AS ({_keyed(previous, table, items)}),
+        WITH moved AS MATERIALIZED (
+            SELECT coalesce(c.SITEID, p.SITEID) AS SITEID, coalesce(c.SUBJID, p.SUBJID) AS SUBJID
+            FROM ({_subject_sums(current, table, items)}) c FULL OUTER JOIN ({_subject_sums(previous, table, items)}) p
+              ON c.SITEID IS NOT DISTINCT FROM p.SITEID AND c.SUBJID IS NOT DISTINCT FROM p.SUBJID
+            WHERE c.S IS DISTINCT FROM p.S OR c.N IS DISTINCT FROM p.N
+        ),
+        c AS ({_keyed(current, table, items, "moved")}), p AS ({_keyed(previous, table, items, "moved")}),
         j AS (
             SELECT {key_cols},
                    CASE WHEN p.RECORD_HASH IS NULL THEN 'NEW' WHEN c.RECORD_HASH IS NULL THEN 'DELETED'
