@@ -16,18 +16,27 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from assets.markdown import markdown_table
+from pipeline import privacy
 from pipeline.forms import FORMS
-from pipeline.resources import WarehouseResource
+from pipeline.resources import WarehouseDuckDB, WarehouseResource
 
 STAGED_MANIFEST = "staged.json"
 
 
 @dg.asset(key=["raw", "export"], group_name="raw", kinds={"python", "parquet"})
-def raw_export(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """The delivered EDC export, staged as text per form with file/row lineage."""
+def raw_export(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
+               duckdb: WarehouseDuckDB) -> dg.MaterializeResult:
+    """The delivered EDC export, staged as text per form with file/row lineage.
+
+    The first step of a load: it starts a new working file (``WarehouseDuckDB.start_fresh``),
+    so a file left by an earlier load, by an older version of the code or bloated by freed
+    blocks is never carried into the published copy. The build folder is owner-only: the
+    staged export keeps the direct identifiers (``pipeline.privacy``)."""
     from pipeline.io import stage_export
 
     source = warehouse.resolved_export()
+    privacy.restrict(warehouse.build_dir)
+    duckdb.start_fresh()
     staging = warehouse.staging_dir
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
@@ -85,7 +94,9 @@ def _raw_form_asset(form_name: str) -> dg.AssetsDefinition:
         parquet = manifest["forms"][form_name]
         with duckdb.get_connection() as con:
             con.execute("CREATE SCHEMA IF NOT EXISTS raw")
-            con.execute(f"CREATE OR REPLACE TABLE raw.{form_name.lower()} AS SELECT * FROM read_parquet(?)", [parquet])
+            if privacy.identifier_items(form_name):  # DM: identifiers to the restricted store only
+                privacy.keep_identifiers(con, form_name, parquet, warehouse.restricted_dir)
+            con.execute(f"CREATE OR REPLACE TABLE raw.{form_name.lower()} AS {privacy.raw_select(form_name)}", [parquet])
             rows = con.execute(f"SELECT count(*) FROM raw.{form_name.lower()}").fetchone()[0]
         if rows != manifest["rows_in"][form_name]:
             raise dg.Failure(f"{form_name}: staged {manifest['rows_in'][form_name]} rows but loaded {rows}")

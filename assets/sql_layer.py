@@ -13,6 +13,9 @@ from pipeline import sql_models
 
 def _asset_for(model: sql_models.SqlModel, models: dict[str, sql_models.SqlModel]) -> dg.AssetsDefinition:
     deps = [dg.AssetKey([models[r].layer, r]) for r in model.refs] + [dg.AssetKey([s, t]) for s, t in model.sources]
+    # a model reading no table (TA, TE: from the configuration) still writes into the working
+    # file, which the first step of a load (raw/export) starts afresh: it must come after it
+    deps = deps or [dg.AssetKey(["raw", "export"])]
 
     @dg.asset(
         key=[model.layer, model.name],

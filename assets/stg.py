@@ -19,6 +19,7 @@ from dagster_duckdb import DuckDBResource
 from assets.markdown import markdown_table
 from pipeline import config
 from pipeline.forms import FORMS
+from pipeline.resources import WarehouseResource
 from pipeline.validation.form_tables import validate_table
 from pipeline.validation.rules import ERROR
 
@@ -49,9 +50,9 @@ def _stg_form_asset(form_name: str) -> dg.AssetsDefinition:
                               description="Pandera model and edit checks of the form: failure counts by rule"),
         ],
     )
-    def _asset(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
+    def _asset(context: dg.AssetExecutionContext, duckdb: DuckDBResource, warehouse: WarehouseResource):
         with duckdb.get_connection() as con:
-            counts = validate_table(con, form_name, config.data_cutoff())
+            counts = validate_table(con, form_name, config.data_cutoff(), restricted_dir=warehouse.restricted_dir)
             findings = pl.from_arrow(con.sql(
                 f"SELECT RULE_ID, SEVERITY, FIELD, count(*) AS n FROM qa.findings_{table} GROUP BY ALL"
             ).to_arrow_table())

@@ -4,7 +4,9 @@ Each raw record (one item-group row of a form, as exported, identifiers already 
 keyed by its natural CRF key: site, subject, visit, visit repeat, form repeat, item-group
 repeat, and its occurrence number among rows with that key (an EDC may deliver a duplicate).
 A record hash over its item values (lineage such as file row and LASTMOD left out) tells
-whether it changed. ``qa.change_report`` then holds one row per NEW or DELETED record and one
+whether it changed. The two cuts are joined on keys, hash and rowid only; item values are read
+back for the changed records alone (at 100,000 subjects carrying every item through the join
+of 11 million LB rows was most of publishing). ``qa.change_report`` then holds one row per NEW or DELETED record and one
 row per changed item of a CHANGED record, with the old and the new value. Everything runs in
 DuckDB: the previous cut is attached read-only and the two versions are joined per form.
 """
@@ -32,40 +34,68 @@ def _columns(con, database: str, table: str) -> list[str]:
         " ORDER BY column_index", [database, table]).fetchall()]
 
 
-def _keyed(database: str, table: str, items: list[str]) -> str:
+def _keyed(database: str, table: str, items: list[str], subjects: str | None = None) -> str:
+    """Per raw record: its key, occurrence, a hash of its item values and its rowid (no values:
+    the join of the two cuts stays narrow; values are fetched for changed records only).
+    ``subjects`` (a relation of SITEID, SUBJID) keeps only their rows: a key lies within one
+    subject, so filtering first leaves every occurrence number as it is."""
     keys = ", ".join(f"trim({_q(k)}) AS {k}" for k in KEY)
-    hashed = "md5(to_json(struct_pack(" + ", ".join(f"{_q(i)} := {_q(i)}" for i in items) + ")))"
+    hashed = "hash(" + ", ".join(_q(i) for i in items) + ")"
+    source = f"(SELECT *, rowid AS RID FROM {_q(database)}.raw.{_q(table)})"
+    if subjects:
+        source = (f"(SELECT r.*, r.rowid AS RID FROM {_q(database)}.raw.{_q(table)} r SEMI JOIN {subjects} s "
+                  f"ON trim(r.SITEID) IS NOT DISTINCT FROM s.SITEID AND trim(r.SUBJID) IS NOT DISTINCT FROM s.SUBJID)")
     return (
         f"SELECT {keys}, row_number() OVER (PARTITION BY {', '.join(KEY)} ORDER BY SRC_ROW) AS OCCURRENCE, "
-        f"{', '.join(_q(i) for i in items)}, {hashed} AS RECORD_HASH FROM {_q(database)}.raw.{_q(table)}"
+        f"{hashed} AS RECORD_HASH, RID FROM {source}"
     )
 
 
+def _subject_sums(database: str, table: str, items: list[str]) -> str:
+    """Per subject: a sum of the hashes of its records (key, occurrence, values) and their count."""
+    record = "hash(" + ", ".join((*KEY[2:], "OCCURRENCE", "RECORD_HASH")) + ")"
+    return (f"SELECT SITEID, SUBJID, sum({record}::HUGEINT) AS S, count(*) AS N "
+            f"FROM ({_keyed(database, table, items)}) GROUP BY SITEID, SUBJID")
+
+
 def _form_changes(con, current: str, previous: str, form: str) -> str:
+    """Changes of one form: subjects whose records differ are found from one sum per subject,
+    and only their records are paired (a nightly export changes a few subjects; a reload none)."""
     table = form.lower()
     cur_cols, prev_cols = _columns(con, current, table), _columns(con, previous, table)
     items = [c for c in cur_cols if c in prev_cols and c not in KEY and c not in NOT_COMPARED]
     on = " AND ".join(f"c.{k} IS NOT DISTINCT FROM p.{k}" for k in (*KEY, "OCCURRENCE"))
     key_cols = ", ".join(f"coalesce(c.{k}, p.{k}) AS {k}" for k in (*KEY, "OCCURRENCE"))
     per_item = ", ".join(
-        f"{{'f': '{i}', 'o': CAST(p.{_q(i)} AS VARCHAR), 'n': CAST(c.{_q(i)} AS VARCHAR)}}" for i in items
+        f"{{'f': '{i}', 'o': CAST(pr.{_q(i)} AS VARCHAR), 'n': CAST(cr.{_q(i)} AS VARCHAR)}}" for i in items
     )
+    keys = ", ".join((*KEY, "OCCURRENCE"))
     return f"""
-        WITH c AS ({_keyed(current, table, items)}), p AS ({_keyed(previous, table, items)}),
+        WITH moved AS MATERIALIZED (
+            SELECT coalesce(c.SITEID, p.SITEID) AS SITEID, coalesce(c.SUBJID, p.SUBJID) AS SUBJID
+            FROM ({_subject_sums(current, table, items)}) c FULL OUTER JOIN ({_subject_sums(previous, table, items)}) p
+              ON c.SITEID IS NOT DISTINCT FROM p.SITEID AND c.SUBJID IS NOT DISTINCT FROM p.SUBJID
+            WHERE c.S IS DISTINCT FROM p.S OR c.N IS DISTINCT FROM p.N
+        ),
+        c AS ({_keyed(current, table, items, "moved")}), p AS ({_keyed(previous, table, items, "moved")}),
         j AS (
             SELECT {key_cols},
                    CASE WHEN p.RECORD_HASH IS NULL THEN 'NEW' WHEN c.RECORD_HASH IS NULL THEN 'DELETED'
-                        ELSE 'CHANGED' END AS CHANGE,
-                   CASE WHEN p.RECORD_HASH IS NOT NULL AND c.RECORD_HASH IS NOT NULL THEN [{per_item}] END AS diffs
+                        ELSE 'CHANGED' END AS CHANGE, c.RID AS C_RID, p.RID AS P_RID
             FROM c FULL OUTER JOIN p ON {on}
             WHERE c.RECORD_HASH IS DISTINCT FROM p.RECORD_HASH
+        ),
+        changed AS (
+            SELECT j.*, [{per_item}] AS diffs
+            FROM j JOIN {_q(current)}.raw.{_q(table)} cr ON cr.rowid = j.C_RID
+                   JOIN {_q(previous)}.raw.{_q(table)} pr ON pr.rowid = j.P_RID
+            WHERE j.CHANGE = 'CHANGED'
         )
-        SELECT '{form}' AS FORM, {", ".join((*KEY, "OCCURRENCE"))}, CHANGE, NULL AS FIELD, NULL AS OLD_VALUE,
-               NULL AS NEW_VALUE
+        SELECT '{form}' AS FORM, {keys}, CHANGE, NULL AS FIELD, NULL AS OLD_VALUE, NULL AS NEW_VALUE
         FROM j WHERE CHANGE <> 'CHANGED'
         UNION ALL
-        SELECT '{form}', {", ".join((*KEY, "OCCURRENCE"))}, CHANGE, d.f, d.o, d.n
-        FROM (SELECT *, unnest(diffs) AS d FROM j WHERE CHANGE = 'CHANGED')
+        SELECT '{form}', {keys}, CHANGE, d.f, d.o, d.n
+        FROM (SELECT *, unnest(diffs) AS d FROM changed)
         WHERE d.o IS DISTINCT FROM d.n
     """
 

@@ -12,6 +12,7 @@ once a load has succeeded. No connection is opened at import or definition time.
 
 from __future__ import annotations
 
+import fcntl
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -148,6 +149,26 @@ class WarehouseDuckDB(DuckDBResource):
             yield cursor
         finally:
             cursor.close()
+
+    def start_fresh(self) -> None:
+        """Delete the working file and its write-ahead log: the run then opens a new, empty one.
+
+        Called by the first step of a load (``raw/export``) before anything of the run opened
+        the file; a re-execution from failure skips that step and finds the tables of its
+        parent run. The file is deleted under its own write lock (the POSIX lock DuckDB takes),
+        so a file another process still writes is never deleted under it; the old file is not
+        opened as a database (a killed run may have left it unreadable)."""
+        if self._shared is not None:
+            raise RuntimeError("the working file is already open in this run: start_fresh must come first")
+        path = Path(self.database)
+        if path.exists():
+            with open(path, "r+b") as fh:
+                try:
+                    fcntl.lockf(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError as exc:
+                    raise RuntimeError(f"{path} is in use by another process (another load?)") from exc
+                path.unlink()
+        path.with_name(path.name + ".wal").unlink(missing_ok=True)
 
     def release(self) -> None:
         """Close the run's connection (a checkpoint): the file on disk is then complete."""

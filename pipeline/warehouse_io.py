@@ -119,23 +119,6 @@ def append_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame
     return _from_frame(con, f"INSERT INTO {table} BY NAME SELECT * FROM _frame_to_write", frame)
 
 
-def copy_views(con: duckdb.DuckDBPyConnection, source: str) -> list[str]:
-    """Recreate the views of the attached database ``source`` in ``con``'s own database, after
-    its tables were copied there (``stg.<form>`` selects from ``validation.<form>``).
-
-    Why no masking here: a view is stored as its query, which reads the tables of the database
-    it is created in, so it sees only what was copied (the published tables, identifiers already
-    left out). A view's query names its relations without a database, so it binds there.
-    """
-    views = con.execute(
-        "SELECT schema_name, view_name, sql FROM duckdb_views() WHERE database_name = ? AND NOT internal "
-        "ORDER BY schema_name, view_name", [source]).fetchall()
-    for schema, _, sql in views:
-        con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-        con.execute(sql)
-    return [f"{s}.{v}" for s, v, _ in views]
-
-
 def table_columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[str]:
     """Column names, in order, of a table (``schema.table``) or a registered frame; no row is read."""
     return list(con.sql(f"SELECT * FROM {relation} LIMIT 0").columns)

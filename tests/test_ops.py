@@ -17,7 +17,7 @@ import duckdb
 import pytest
 
 from pipeline import audit, cuts
-from pipeline.privacy import identifiers
+from pipeline.privacy import WITHHELD, identifiers
 from tests.conftest import load, query
 
 LB_EDIT = {"SUBJID": "003", "IGREP": "4", "VISIT": "SCREENING", "LBTEST": "HGB"}
@@ -73,11 +73,32 @@ class _FlakyOnce:
         return self.real(*args, **kwargs)
 
 
+def _plant_old_working_file(home, exports) -> list[tuple[str, str]]:
+    """A working file as an older version of the code left it: raw.dm with the identifiers,
+    dropped (its values stay in freed blocks). Returns what the byte scan finds in it."""
+    db = home / "build" / "trial.duckdb"
+    db.parent.mkdir(parents=True)
+    con = duckdb.connect(str(db))
+    try:
+        con.execute("CREATE SCHEMA raw")
+        con.execute("CREATE TABLE raw.dm AS SELECT * FROM read_csv(?, all_varchar = true) "
+                    "UNION ALL BY NAME SELECT * FROM read_csv(?, all_varchar = true)",
+                    [str(exports["csv"] / "DM.csv"), str(exports["clean"] / "DM.csv")])
+        con.execute("CREATE TABLE raw.keep AS SELECT range AS r FROM range(100000)")  # blocks after dm's
+        con.execute("CHECKPOINT")
+        con.execute("DROP TABLE raw.dm")
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    return _bytes_holding([db], _long_identifier_values(exports["csv"], exports["clean"]))
+
+
 @pytest.fixture(scope="module")
 def three_loads(exports, tmp_path_factory):
     import assets.publish
 
     home = tmp_path_factory.mktemp("wh_ops")
+    planted = _plant_old_working_file(home, exports)
     edited = tmp_path_factory.mktemp("export_edited") / "export"
     shutil.copytree(exports["csv"], edited)
     expected = _edit_export(edited)
@@ -87,7 +108,7 @@ def three_loads(exports, tmp_path_factory):
         results.append(load(edited, home))
     assert all(r[0] for r in results), "a load failed"
     return {"home": home, "warehouse": results[0][1], "results": results, "expected": expected,
-            "edited": edited, "flaky_calls": flaky.calls}
+            "edited": edited, "flaky_calls": flaky.calls, "planted": planted}
 
 
 def _cut_ids(three_loads):
@@ -201,6 +222,26 @@ def _identifier_values(export) -> dict[str, set[str]]:
     return out
 
 
+def _long_identifier_values(*exports) -> set[str]:
+    """Identifier values long enough to search a file's bytes for: every MRN and birth date as
+    delivered (pass the clean export too for the ISO dates the validation types them to);
+    initials (two letters) and Excel serials (five digits) are too short to mean anything there."""
+    out = set()
+    for export in exports:
+        values = _identifier_values(export)
+        out |= {v for v in values["MRN"] | values["BRTHDAT"] if len(v.encode()) >= 8}
+    return out
+
+
+def _bytes_holding(paths, values: set[str]) -> list[tuple[str, str]]:
+    """(file name, value) for every value whose UTF-8 bytes occur anywhere in a file."""
+    found = []
+    for path in paths:
+        data = path.read_bytes()
+        found += [(path.name, v) for v in sorted(values) if v.encode() in data]
+    return found
+
+
 def test_no_identifier_value_reaches_the_published_warehouse(three_loads, exports):
     values = _identifier_values(exports["csv"])
     assert len(values["MRN"]) == 24 and len(values["INITIALS"]) > 5 and len(values["BRTHDAT"]) > 5
@@ -225,6 +266,41 @@ def test_no_identifier_value_reaches_the_published_warehouse(three_loads, export
         con.close()
 
 
+def test_no_identifier_value_is_in_the_bytes_of_any_warehouse_file(three_loads, exports):
+    """Not in a table, not in a freed block: the published file, every cut, the working file
+    (which now never holds one, so publishing can copy it) and the site's query listings."""
+    values = _long_identifier_values(exports["csv"], exports["clean"], three_loads["edited"])
+    assert len(values) > 40
+    # the scan can fail: it finds the values a dropped table left in the planted old working file
+    assert len({v for _, v in three_loads["planted"]}) > 40
+    warehouse = three_loads["warehouse"]
+    files = [warehouse.published_path, warehouse.working_path,
+             *(c.path(warehouse.cuts_dir) for c in cuts.list_cuts(warehouse.cuts_dir)),
+             *sorted((warehouse.reports_dir / "queries").glob("*.csv"))]
+    assert len(files) == 2 + 3 + 3
+    assert _bytes_holding(files, values) == []
+
+
+def test_identifier_items_are_still_validated_and_their_findings_masked(three_loads):
+    """The messy export's ambiguous birth dates (subjects 007 and 011, DAT01) and its Excel
+    serial one (020, DAT05) are found from the restricted store, and reported without value."""
+    published = three_loads["warehouse"].published_path
+    findings = query(published, "SELECT RULE_ID, SUBJID, SRC_ROW, RAW_VALUE, MESSAGE FROM qa.findings "
+                                "WHERE FIELD = 'BRTHDAT' AND STATUS <> 'resolved' ORDER BY SUBJID")
+    assert findings.rows() == [("DAT01", "007", 7, None, WITHHELD), ("DAT01", "011", 11, None, WITHHELD),
+                               ("DAT05", "020", 20, None, WITHHELD)]
+    quarantined = query(published, "SELECT SUBJID, QUARANTINE_REASON FROM quarantine.dm ORDER BY SRC_ROW")
+    assert quarantined.rows() == [("007", WITHHELD), ("011", WITHHELD)]
+    assert query(published, "SELECT count(*) AS n FROM stg.dm WHERE SUBJID IN ('007', '011')")["n"][0] == 0
+    listing = query(published, "SELECT SUBJECT, FIELD, VALUE, QUESTION FROM qa.query_listing WHERE FIELD = 'BRTHDAT'")
+    question = ("BRTHDAT: Unparseable, impossible, ambiguous or out-of-range date (DAT01); the value is withheld "
+                "from this listing (a direct identifier): please check it in the EDC against the source document "
+                "and correct it, or confirm it is correct.")
+    assert listing.rows() == [("007", "BRTHDAT", None, question), ("011", "BRTHDAT", None, question)]
+    site_csv = sorted((three_loads["warehouse"].reports_dir / "queries").glob("*.csv"))[-1].read_text(encoding="utf-8-sig")
+    assert site_csv.count(question) == 2
+
+
 def test_identifiers_stay_in_the_owner_only_restricted_store(three_loads):
     warehouse = three_loads["warehouse"]
     con = duckdb.connect()
@@ -234,6 +310,10 @@ def test_identifiers_stay_in_the_owner_only_restricted_store(three_loads):
         con.close()
     assert kept.height == 24
     assert set(_identifier_values(three_loads["edited"])["MRN"]) == set(kept["MRN"].str.strip_chars())
+    # each row names its delivered row and its rowid in raw.dm, which stg/dm validates it with
+    raw = query(warehouse.working_path, "SELECT rowid AS RAW_ROW, SRC_FILE, SRC_ROW FROM raw.dm")
+    assert kept.select("RAW_ROW", "SRC_FILE", "SRC_ROW").sort("RAW_ROW").rows() == raw.sort("RAW_ROW").rows()
+    assert kept.filter(kept["SRC_ROW"] == 7)["BRTHDAT"].to_list() == ["11/01/1969"]
     for folder in (warehouse.restricted_dir, warehouse.build_dir):
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     dataset_json = (warehouse.root / "exports" / "sdtm")

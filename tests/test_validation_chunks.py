@@ -23,10 +23,10 @@ from tests.test_validation import DM_OK
 OUTPUTS = ("stg.{t}", "validation.{t}", "quarantine.{t}", "qa.findings_{t}")
 
 
-def _validate_all(con, max_rows: int) -> dict[str, tuple[pl.DataFrame, object]]:
+def _validate_all(con, max_rows: int, restricted_dir) -> dict[str, tuple[pl.DataFrame, object]]:
     out = {}
     for form in FORMS:
-        counts = validate_table(con, form, config.data_cutoff(), max_rows=max_rows)
+        counts = validate_table(con, form, config.data_cutoff(), max_rows=max_rows, restricted_dir=restricted_dir)
         for pattern in OUTPUTS:
             name = pattern.format(t=form.lower())
             out[name] = (pl.from_arrow(con.sql(f"SELECT * FROM {name}").to_arrow_table()), counts)
@@ -36,7 +36,8 @@ def _validate_all(con, max_rows: int) -> dict[str, tuple[pl.DataFrame, object]]:
 @pytest.mark.parametrize("export", ["csv", "redcap"])
 def test_chunked_validation_equals_one_chunk(loaded, tmp_path, export):
     db = tmp_path / "trial.duckdb"
-    shutil.copy(loaded[export].parent / "build" / "trial.duckdb", db)  # the working file: raw.dm unmasked
+    shutil.copy(loaded[export].parent / "build" / "trial.duckdb", db)  # the working file
+    restricted = loaded[export].parent / "restricted"  # DM's identifier items, validated from there
     con = duckdb.connect(str(db))
     # what the load's stg assets wrote
     written = {name: con.sql(f"SELECT * FROM {name}").pl() for form in ("DM", "AE", "LB") for name in
@@ -46,8 +47,8 @@ def test_chunked_validation_equals_one_chunk(loaded, tmp_path, export):
     spellings = con.execute(f"""SELECT count(*) FROM (SELECT {SUBJECT_KEY_SQL} AS k FROM raw.ae
                                 GROUP BY k HAVING count(DISTINCT trim(SUBJID)) > 1)""").fetchone()[0]
     assert spellings > 0
-    whole = _validate_all(con, max_rows=10**9)
-    pieces = _validate_all(con, max_rows=25)
+    whole = _validate_all(con, max_rows=10**9, restricted_dir=restricted)
+    pieces = _validate_all(con, max_rows=25, restricted_dir=restricted)
 
     for name, (frame, counts) in whole.items():
         other, other_counts = pieces[name]

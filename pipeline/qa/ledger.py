@@ -28,6 +28,7 @@ import duckdb
 import polars as pl
 
 from pipeline.forms import FORMS
+from pipeline.privacy import masked_select
 from pipeline.validation.findings import FINDING_COLUMNS
 
 LEDGER_FILE = "findings_ledger.parquet"
@@ -107,10 +108,13 @@ def _sql_type(dtype: pl.DataType) -> str:
 
 
 def _previous_sql(path: Path) -> tuple[str, list]:
-    """The previous ledger with the ledger's column types (none yet: an empty typed relation)."""
+    """The previous ledger with the ledger's column types (none yet: an empty typed relation).
+
+    Masked as it is read (``pipeline.privacy``): a ledger written by an older version of the
+    code may quote identifier values in findings that are no longer open."""
     if path.exists():
         cols = ", ".join(f"CAST({c} AS {_sql_type(t)}) AS {c}" for c, t in LEDGER_COLUMNS.items())
-        return f"SELECT {cols} FROM read_parquet(?)", [str(path)]
+        return f"SELECT {masked_select(list(LEDGER_COLUMNS))} FROM (SELECT {cols} FROM read_parquet(?))", [str(path)]
     cols = ", ".join(f"CAST(NULL AS {_sql_type(t)}) AS {c}" for c, t in LEDGER_COLUMNS.items())
     return f"SELECT {cols} WHERE false", []
 

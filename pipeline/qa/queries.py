@@ -3,7 +3,9 @@
 From the ledger (``qa.findings``): findings that are open (new or persisting), not accepted by
 a data manager, ERROR or WARN, about one subject, and of a rule a site can answer. The rules
 left out are data management's own work (:data:`NOT_FOR_SITE`). Each row carries the question
-put to the site, built from the finding's field, the value as delivered and its message.
+put to the site, built from the finding's field, the value as delivered and its message. A
+finding about a direct identifier (``pipeline.privacy``) has neither value nor message: its
+question names the item and the rule's title and asks the site to check the item in the EDC.
 
 Built in DuckDB as ``qa.query_listing`` and streamed from it per load to
 ``reports/queries/queries_load<NNNN>.csv`` and ``.xlsx`` (one sheet, header frozen and
@@ -17,7 +19,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from pipeline.privacy import identifiers
 from pipeline.qa.xlsx import write_table_xlsx
+from pipeline.validation.rules import RULES
 
 #: rules that never become a site query, and why
 NOT_FOR_SITE = {
@@ -29,6 +33,10 @@ NOT_FOR_SITE = {
 #: how a question ends, when it is not a value to check
 ASK = {"XT10": "Please enter the missing form, or confirm that it was not done."}
 DEFAULT_ASK = "Please check the source document and correct the entry, or confirm it is correct."
+#: the question about a direct identifier (``pipeline.privacy``): the finding's value and message
+#: are withheld, so the site is told the item and what is wrong with it (the rule's title)
+IDENTIFIER_ASK = ("the value is withheld from this listing (a direct identifier): please check it in the EDC "
+                  "against the source document and correct it, or confirm it is correct.")
 QUERY_COLUMNS = ["SITE", "SUBJECT", "VISIT", "FORM", "FIELD", "VALUE", "QUESTION",
                  "RULE", "SEVERITY", "STATUS", "FIRST_LOAD", "FINDING_KEY"]
 #: XLSX column widths (others 12)
@@ -42,14 +50,23 @@ def listing_paths(reports_dir: Path, load_no: int) -> tuple[Path, Path]:
     return stem.with_suffix(".csv"), stem.with_suffix(".xlsx")
 
 
+def _sql_text(text: str) -> str:
+    return text.replace("'", "''")
+
+
 def query_listing_sql(table: str = "qa.findings") -> str:
     """SELECT of the open site queries in ``table`` (a ledger), sorted by site and subject."""
     excluded = ", ".join(f"'{r}'" for r in NOT_FOR_SITE)
     asks = " ".join(f"WHEN '{r}' THEN '{text}'" for r, text in ASK.items())
+    titles = " ".join(f"WHEN '{r.id}' THEN '{_sql_text(r.title)}'" for r in RULES.values())
+    ids = ", ".join(f"'{i}'" for i in identifiers())
     return f"""
         SELECT SITEID AS SITE, SUBJID AS SUBJECT, VISIT, FORM, FIELD, RAW_VALUE AS VALUE,
-               CASE WHEN FIELD IS NOT NULL THEN FIELD || ' = "' || coalesce(RAW_VALUE, '') || '": ' ELSE '' END
-               || MESSAGE || ' (' || RULE_ID || '). ' || CASE RULE_ID {asks} ELSE '{DEFAULT_ASK}' END AS QUESTION,
+               CASE WHEN FIELD IN ({ids})
+                    THEN FIELD || ': ' || CASE RULE_ID {titles} ELSE '' END || ' (' || RULE_ID || '); {IDENTIFIER_ASK}'
+                    ELSE CASE WHEN FIELD IS NOT NULL THEN FIELD || ' = "' || coalesce(RAW_VALUE, '') || '": ' ELSE '' END
+                         || MESSAGE || ' (' || RULE_ID || '). ' || CASE RULE_ID {asks} ELSE '{DEFAULT_ASK}' END
+               END AS QUESTION,
                RULE_ID AS RULE, SEVERITY, STATUS, FIRST_LOAD, FINDING_KEY
         FROM {table}
         WHERE STATUS IN ('new', 'persisting') AND NOT ACCEPTED AND SEVERITY IN ('ERROR', 'WARN')

@@ -26,10 +26,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import polars as pl
 
+from pipeline.privacy import IdentifierItems
 from pipeline.validation.form_validation import ValidationContext, validate_rows
 from pipeline.validation.normalise import pad_subjid
 from pipeline.warehouse_io import SubjectChunk, append_table, read_chunk, subject_chunks
@@ -60,10 +62,14 @@ def dm_subjects(con: duckdb.DuckDBPyConnection) -> pl.Series:
 
 
 def validate_table(con: duckdb.DuckDBPyConnection, form_name: str, data_cutoff: date,
-                   max_rows: int | None = None) -> TableCounts:
+                   max_rows: int | None = None, restricted_dir: Path | None = None) -> TableCounts:
     """Validate ``raw.<form>`` into the validation, quarantine and qa.findings tables and the
-    ``stg.<form>`` view of the accepted rows."""
+    ``stg.<form>`` view of the accepted rows.
+
+    DM's identifier items are not in ``raw.dm``: they come from the restricted store in
+    ``restricted_dir`` for the validation and never reach a table (``pipeline.privacy``)."""
     table = form_name.lower()
+    identifiers = IdentifierItems.of(form_name, restricted_dir)
     raw = f"raw.{table}"
     ctx = ValidationContext(data_cutoff, None if form_name == "DM" else dm_subjects(con))
     chunks = subject_chunks(con, [raw], key_sql=SUBJECT_KEY_SQL, max_rows=max_rows)
@@ -76,7 +82,7 @@ def validate_table(con: duckdb.DuckDBPyConnection, form_name: str, data_cutoff: 
             rows = pl.from_arrow(con.execute(
                 f"SELECT rowid AS _ROW, * FROM {raw} WHERE rowid BETWEEN ? AND ? ORDER BY rowid", row_ranges[i]
             ).to_arrow_table())
-        result = validate_rows(form_name, rows, ctx)
+        result = identifiers.strip(validate_rows(form_name, identifiers.attach(rows), ctx))
         validated += result.rows_in
         first = i == 0
         append_table(con, f"validation.{table}", result.candidates.drop("_ROW"), first=first)
