@@ -99,3 +99,18 @@ def test_inputs_are_projected_and_filtered(db):
     assert (inputs["adae"]["TRTEMFL"] == "Y").all() and inputs["adae"].width < 15
     assert set(inputs["adrs"]["PARAMCD"].unique()) == set(ADRS_PARAMS)
     assert inputs["adrs"].columns == ["USUBJID", "PARAMCD", "AVALC"]
+
+
+def test_lab_visit_statistics_are_the_same_on_every_run():
+    """Two runs over the same ADLB must give the same MEAN and SD to the last bit: a parallel
+    sum of doubles in thread order does not (it gave 8 different results in 8 runs here)."""
+    from pipeline.endpoints.lab import _visit_sql
+
+    con = duckdb.connect(config={"threads": 2})
+    con.execute("""CREATE TABLE adlb AS SELECT 'ALT' AS PARAMCD, (i % 3)::DOUBLE AS AVISITN, 'WEEK ' || (i % 3) AS AVISIT,
+                   'Y' AS ANL01FL, hash(i) % 100000 / 7.0 AS AVAL, hash(i + 1) % 1000 / 3.0 AS CHG
+                   FROM range(1500000) r(i)""")
+    runs = {tuple(con.execute(_visit_sql("SELECT * FROM adlb")).fetchall()) for _ in range(6)}
+    assert len(runs) == 1
+    (row,) = [r for r in next(iter(runs)) if r[1] == 0.0]
+    assert row[3] == 500000  # N_AVAL of visit 0

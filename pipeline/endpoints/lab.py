@@ -75,9 +75,13 @@ def _counts(con: duckdb.DuckDBPyConnection, source: str, per_subject_sql: str) -
 
 def _visit_sql(source: str) -> str:
     """n, mean, SD, median, min, max of AVAL and CHG per PARAMCD x scheduled visit (analysis
-    records ANL01FL = Y where the flag is used at all)."""
+    records ANL01FL = Y where the flag is used at all).
+
+    Mean and SD add the values in sorted order: a parallel sum of doubles in whatever order the
+    threads deliver can differ in the last bit between two runs on the same data."""
     stats = ", ".join(
-        f"count({v})::BIGINT AS N_{v}, avg({v}::DOUBLE) AS MEAN_{v}, stddev_samp({v}::DOUBLE) AS SD_{v}, "
+        f"count({v})::BIGINT AS N_{v}, avg({v}::DOUBLE ORDER BY {v}) AS MEAN_{v}, "
+        f"stddev_samp({v}::DOUBLE ORDER BY {v}) AS SD_{v}, "
         f"median({v}::DOUBLE) AS MEDIAN_{v}, min({v}::DOUBLE) AS MIN_{v}, max({v}::DOUBLE) AS MAX_{v}"
         for v in ("AVAL", "CHG"))
     return f"""WITH lb AS ({source})
