@@ -32,23 +32,29 @@ def concatenated(column: pa.Array) -> memoryview:
     return memoryview(data[offsets[0]: offsets[-1]])
 
 
-def fixed_width(column: pa.Array, width: int) -> np.ndarray:
-    """``column`` as an (n, width) uint8 matrix of its UTF-8 bytes, each value blank-padded.
+def fixed_width(column: pa.Array, width: int, out: np.ndarray | None = None) -> np.ndarray:
+    """``column`` as an (n, width) uint8 matrix of its UTF-8 bytes, each value blank-padded
+    (a null is all blanks); written into ``out`` (e.g. the columns of a wider row matrix) if given.
 
-    Values already ``width`` bytes long (padded by the query) are a reshape of the data buffer;
-    others are placed byte by byte. A value longer than ``width`` raises ValueError.
+    Values all ``width`` bytes long are a reshape of the data buffer. Otherwise every row takes
+    ``width`` bytes from where its value starts (a strided window over the buffer, one copy, no
+    per-byte index arrays) and the bytes past its length are blanked. A value longer than
+    ``width`` raises ValueError.
     """
     n = len(column)
+    if out is None:
+        out = np.empty((n, width), dtype=np.uint8)
     if n == 0:
-        return np.full((0, width), 32, dtype=np.uint8)
+        return out
     offsets, data = _offsets_and_data(column)
     lengths = np.diff(offsets)
     if lengths.max(initial=0) > width:
         raise ValueError(f"a value is {int(lengths.max())} bytes, longer than the variable length {width}")
+    text = data[offsets[0]: offsets[-1]]
     if (lengths == width).all():
-        return data[offsets[0]: offsets[-1]].reshape(n, width)
-    out = np.full((n, width), 32, dtype=np.uint8)
-    rows = np.repeat(np.arange(n), lengths)
-    cols = np.arange(int(lengths.sum())) - np.repeat(offsets[:-1] - offsets[0], lengths)
-    out[rows, cols] = data[offsets[0]: offsets[-1]]
+        out[...] = text.reshape(n, width)
+        return out
+    buffer = np.concatenate([text, np.full(width, 32, dtype=np.uint8)])
+    out[...] = np.lib.stride_tricks.sliding_window_view(buffer, width)[offsets[:-1] - offsets[0]]
+    np.copyto(out, np.uint8(32), where=np.arange(width) >= lengths[:, None])
     return out

@@ -11,10 +11,10 @@ Char as text (dates are already ISO 8601 text in SDTM; a DATE/TIMESTAMP column i
 ISO text), Num as numeric. XPT v5 limits are checked before writing (name 8, label 40,
 character value 200 bytes) and break the export with a message naming the variable.
 
-Both files are streamed in Arrow batches straight from DuckDB (``pipeline.xpt`` for XPT,
-DuckDB's ``json_array`` for the rows of Dataset-JSON), so a 10-million-record LB costs one
-batch of memory. DuckDB renders the text (padded XPT fields, JSON rows) and the files take the
-Arrow buffers as they are: no Python object per value. The tests read every XPT back with
+Both files are streamed from one query in Arrow batches straight from DuckDB (``pipeline.xpt``
+pads and packs the XPT rows with numpy; DuckDB's ``json_array`` renders the rows of
+Dataset-JSON), so a 10-million-record LB is read once and costs one batch of memory. The
+files take the Arrow buffers as they are: no Python object per value. The tests read every XPT back with
 pyreadstat.
 """
 
@@ -116,13 +116,13 @@ def export_columns(con, table: str) -> list[ExportColumn]:
     return out
 
 
-def char_lengths(con, table: str, columns: list[ExportColumn]) -> dict[str, int]:
-    """Longest value in bytes per character column (at least 1): the XPT / JSON length."""
+def char_lengths(con, table: str, columns: list[ExportColumn]) -> tuple[dict[str, int], int]:
+    """(longest value in bytes per character column, at least 1: the XPT / JSON length; the
+    table's rows), in one scan."""
     chars = [c for c in columns if not c.numeric]
-    if not chars:
-        return {}
-    row = con.execute("SELECT " + ", ".join(f"max(strlen({c.sql}))" for c in chars) + f" FROM {table}").fetchone()
-    return {c.name: max(int(n or 0), 1) for c, n in zip(chars, row)}
+    row = con.execute("SELECT " + ", ".join(["count(*)", *(f"max(strlen({c.sql}))" for c in chars)])
+                      + f" FROM {table}").fetchone()
+    return {c.name: max(int(n or 0), 1) for c, n in zip(chars, row[1:])}, int(row[0])
 
 
 def check_xpt(domain: str, columns: list[ExportColumn], lengths: dict[str, int], dslabel: str, labels: list[str]) -> None:
@@ -170,17 +170,16 @@ def dataset_json_header(domain: str, columns: list[ExportColumn], lengths: dict[
     }
 
 
-def _xpt_select(columns: list[ExportColumn], lengths: dict[str, int]) -> str:
-    """The XPT query: character values blank-padded to their variable length in bytes by DuckDB,
-    so the writer takes them as a fixed-width block (a null is all blanks, as SAS has it)."""
-    parts = []
-    for c in columns:
-        if c.numeric:
-            parts.append(f'{c.sql} AS "{c.name}"')
-        else:
-            value = f"coalesce({c.sql}, '')"
-            parts.append(f"{value} || repeat(' ', {lengths[c.name]} - strlen({value})) AS \"{c.name}\"")
-    return ", ".join(parts)
+#: the column of the export query that holds a Dataset-JSON row (not a possible variable name)
+JSON_ROW = "json row"
+
+
+def _export_select(columns: list[ExportColumn]) -> str:
+    """The one query both files are written from: every variable as exported (the XPT writer
+    pads text itself) and the row rendered by DuckDB as Dataset-JSON text, ``', [...]'``."""
+    values = [f'{c.sql} AS "{c.name}"' for c in columns]
+    row = f"', ' || CAST(json_array({', '.join(c.sql for c in columns)}) AS VARCHAR) AS \"{JSON_ROW}\""
+    return ", ".join([*values, row])
 
 
 def _keys(name: str) -> tuple[str, ...]:
@@ -191,31 +190,32 @@ def _keys(name: str) -> tuple[str, ...]:
 def write_domain(con, name: str, table: str, out_dir: Path, ctx: ExportContext, batch_rows: int = BATCH_ROWS) -> int:
     """``<name>.xpt`` and ``<name>.json`` of one table, streamed in batches; returns its rows.
 
-    XPT rows come from DuckDB as Arrow batches into :class:`pipeline.xpt.XptWriter`; Dataset-JSON
-    rows are serialised by DuckDB (``json_array``) a batch at a time. Memory is one batch.
+    Both files are written in one pass over the table: each Arrow batch of the export query
+    goes to :class:`pipeline.xpt.XptWriter` (the variables) and to the Dataset-JSON file (the
+    rendered rows), so the table is read and decompressed once. The Dataset-JSON header comes
+    first and needs the record count, taken with the character lengths. Memory is one batch.
     """
     domain = name.upper()
     columns = export_columns(con, table)
     dslabel, labels = labels_for(name, [c.name for c in columns])
-    lengths = char_lengths(con, table, columns)
+    lengths, records = char_lengths(con, table, columns)
     check_xpt(domain, columns, lengths, dslabel, labels)
     variables = [XptVariable(c.name, label, c.numeric, 8 if c.numeric else lengths[c.name]) for c, label in zip(columns, labels)]
-    with XptWriter(out_dir / f"{name}.xpt", domain, dslabel, variables) as xpt:
-        for batch in con.execute(f"SELECT {_xpt_select(columns, lengths)} FROM {table}").to_arrow_reader(batch_rows):
-            xpt.write_batch(batch)
-    records = xpt.rows
     header = dataset_json_header(domain, columns, lengths, dslabel, labels, ctx, records, _keys(name))
-    with open(out_dir / f"{name}.json", "wb") as fh:
+    with XptWriter(out_dir / f"{name}.xpt", domain, dslabel, variables) as xpt, \
+            open(out_dir / f"{name}.json", "wb") as fh:
         fh.write((json.dumps(header, ensure_ascii=False)[:-1] + ', "rows": [').encode())
         # every row is rendered by DuckDB as ', [...]'; the file takes the batches' text buffers
         # as they are, less the separator in front of the first row
-        rows = con.execute(f"SELECT ', ' || CAST(json_array({', '.join(c.sql for c in columns)}) AS VARCHAR) FROM {table}")
         skip = len(", ")
-        for batch in rows.to_arrow_reader(batch_rows):
-            text = concatenated(batch.column(0))
+        for batch in con.execute(f"SELECT {_export_select(columns)} FROM {table}").to_arrow_reader(batch_rows):
+            xpt.write_batch(batch)
+            text = concatenated(batch.column(JSON_ROW))
             fh.write(text[skip:])
             skip = max(0, skip - len(text))
         fh.write(b"]}")
+    if xpt.rows != records:
+        raise ExportError(f"{domain}: {xpt.rows} rows written, {records} counted (the table changed while exporting)")
     return records
 
 

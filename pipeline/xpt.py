@@ -4,8 +4,9 @@ Why our own writer: pyreadstat (used to read every file back in the tests) can o
 whole pandas DataFrame, i.e. a Python object per text value of the table. At 100,000 subjects
 LB alone has about ten million records; that copy is gigabytes. This writer takes Arrow record
 batches one at a time (straight from DuckDB) and turns each into fixed-width byte rows with
-numpy, so memory is one batch whatever the table size. Character values the query already
-padded to the variable length are a reshape of the Arrow buffer (``pipeline.arrow_bytes``).
+numpy, so memory is one batch whatever the table size. Character values are blank-padded to
+the variable length in numpy from the Arrow buffer (``pipeline.arrow_bytes``), not by the query:
+padding in SQL built a new string per value and cost more than the scan.
 
 The format (SAS technical note TS-140, "The record layout of a data set in SAS transport (XPORT)
 format"): 80-byte header records; one 140-byte NAMESTR per variable; then the observations,
@@ -123,10 +124,17 @@ class XptWriter:
         return b"".join(parts) + names + _header("OBS")
 
     def write_batch(self, batch: pa.RecordBatch) -> None:
-        """Append the rows of ``batch`` (its columns named like the variables)."""
-        blocks = [_num_matrix(batch.column(v.name)) if v.numeric else fixed_width(batch.column(v.name), v.length)
-                  for v in self.variables]
-        rows = np.hstack(blocks) if blocks else np.zeros((batch.num_rows, 0), np.uint8)
+        """Append the rows of ``batch`` (its columns named like the variables; other columns are
+        ignored). Each variable is written straight into its columns of one row matrix."""
+        rows = np.empty((batch.num_rows, sum(v.length for v in self.variables)), np.uint8)
+        position = 0
+        for v in self.variables:
+            block = rows[:, position: position + v.length]
+            if v.numeric:
+                block[...] = _num_matrix(batch.column(v.name))
+            else:
+                fixed_width(batch.column(v.name), v.length, out=block)
+            position += v.length
         self._fh.write(rows)  # C-contiguous: written from its buffer, no bytes copy
         self._tail = (self._tail + rows.nbytes) % RECORD
         self.rows += batch.num_rows

@@ -99,3 +99,18 @@ def test_fixed_width_takes_padded_and_unpadded_text_alike():
     assert bytes(concatenated(pa.array(["x", None, "yz"]).slice(1))) == b"yz"
     with pytest.raises(ValueError):
         fixed_width(pa.array(["toolong"]), 3)
+
+
+def test_fixed_width_fills_the_columns_of_a_wider_row_matrix():
+    """Written into a column slice of a row matrix (as the XPT writer does): a sliced array, nulls,
+    multi-byte text and values of every length, blank-padded; the neighbouring columns untouched."""
+    import pyarrow as pa
+
+    from pipeline.arrow_bytes import fixed_width
+
+    rows = np.full((4, 7), ord("#"), dtype=np.uint8)
+    column = pa.array(["skip", "abcd", None, "恶", "a"]).slice(1)
+    fixed_width(column, 4, out=rows[:, 2:6])
+    assert [bytes(r) for r in rows] == [b"##abcd#", b"##    #", b"##" + "恶".encode() + b" #", b"##a   #"]
+    all_null = fixed_width(pa.array([None, None], pa.string()), 3)
+    assert all_null.tobytes() == b" " * 6

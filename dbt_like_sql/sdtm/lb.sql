@@ -6,15 +6,19 @@
 -- before the first dose counts as pre-dose (and its EPOCH is SCREENING) (sdtm.md §1). VISITNUM/
 -- VISIT from int_visits (unscheduled numbered 103.01 ..). LBSEQ sorts LBTESTCD, LBDTC, SRC_ROW.
 -- Key: USUBJID, LBTESTCD, VISITNUM, LBDTC. Lineage SRC_FILE, SRC_ROW = the staged LB row.
-WITH src AS (
+WITH src AS NOT MATERIALIZED (
     SELECT l.*,
            l.LBDAT || coalesce('T' || l.LBTIM, '') AS LBDTC
     FROM {{ source('stg', 'lb') }} l
 ),
-base AS (
+-- 10 million rows at 100,000 subjects, so one sort and no materialised intermediate: the
+-- staged rows with their subject's dates (src, dated) are inlined into each use (two of them
+-- read few columns) rather than written out; the rows are sorted once by USUBJID, LBTESTCD, LBDTC,
+-- SRC_ROW (unique), and LBSEQ is the row's position in that order less the rows of the subjects
+-- before it (subject_rows), where a window sort and then a sort of the whole table cost twice.
+dated AS NOT MATERIALIZED (
     SELECT s.*,
            r.USUBJID, r.RFXSTDTC, r.TRTSDT, r.TRTEND, dm.RFSTDTC,
-           v.VISITNUM, v.VISIT AS SDTMVISIT,
            -- pre-dose (sdtm.md §1): before the first-dose day, or on it with no time / a time not
            -- after the first dose (no dose time known: the whole day counts as pre-dose)
            CASE WHEN r.TRTSDT IS NULL OR NOT dtc_complete(s.LBDTC) THEN NULL
@@ -25,26 +29,35 @@ base AS (
     FROM src s
     JOIN {{ ref('int_subject_dates') }} r USING (SUBJID)
     JOIN {{ ref('dm') }} dm ON dm.USUBJID = r.USUBJID
-    LEFT JOIN {{ ref('int_visits') }} v
-           ON v.SUBJID = s.SUBJID AND v.CRFVISIT = s.VISIT AND v.VISDAT IS NOT DISTINCT FROM s.LBDAT
 ),
 -- the baseline candidate of each subject and test: latest (LBDTC, SRC_ROW) among pre-dose results;
 -- an aggregate and a join rather than a window, which would sort all of LB once more
 baseline AS (
     SELECT arg_max({'f': SRC_FILE, 'r': SRC_ROW}, {'d': LBDTC, 'r': SRC_ROW}) AS PICK
-    FROM base
+    FROM dated
     WHERE PREDOSE AND LBSTAT IS NULL AND LBSTRESC IS NOT NULL
     GROUP BY USUBJID, LBTEST
 ),
+-- rows of the subjects before each subject in USUBJID order (LBSEQ = position - FIRSTROW)
+subject_rows AS (
+    SELECT USUBJID, sum(count(*)) OVER (ORDER BY USUBJID) - count(*) AS FIRSTROW
+    FROM dated
+    GROUP BY USUBJID
+),
 flagged AS (
-    SELECT b.*, CASE WHEN x.PICK IS NOT NULL THEN 'Y' END AS LBLOBXFL
-    FROM base b LEFT JOIN baseline x ON x.PICK.f = b.SRC_FILE AND x.PICK.r = b.SRC_ROW
-)
+    SELECT b.*, v.VISITNUM, v.VISIT AS SDTMVISIT, o.FIRSTROW,
+           CASE WHEN x.PICK IS NOT NULL THEN 'Y' END AS LBLOBXFL
+    FROM dated b
+    JOIN subject_rows o USING (USUBJID)
+    LEFT JOIN {{ ref('int_visits') }} v
+           ON v.SUBJID = b.SUBJID AND v.CRFVISIT = b.VISIT AND v.VISDAT IS NOT DISTINCT FROM b.LBDAT
+    LEFT JOIN baseline x ON x.PICK.f = b.SRC_FILE AND x.PICK.r = b.SRC_ROW
+),
+sorted AS (
 SELECT
     STUDYID,
     'LB' AS DOMAIN,
     USUBJID,
-    CAST(row_number() OVER (PARTITION BY USUBJID ORDER BY LBTEST, LBDTC, SRC_ROW) AS INTEGER) AS LBSEQ,
     LBTEST AS LBTESTCD,
     CASE LBTEST
         WHEN 'WBC' THEN 'Leukocytes'
@@ -86,6 +99,12 @@ SELECT
     LBDTC,
     study_day(LBDTC, RFSTDTC) AS LBDY,
     SRC_FILE,
-    SRC_ROW
+    SRC_ROW,
+    FIRSTROW
 FROM flagged
-ORDER BY USUBJID, LBSEQ
+ORDER BY USUBJID, LBTESTCD, LBDTC, SRC_ROW
+)
+-- row_number() OVER () numbers the sorted rows as they come (a streaming window)
+SELECT STUDYID, DOMAIN, USUBJID, CAST(row_number() OVER () - FIRSTROW AS INTEGER) AS LBSEQ,
+       * EXCLUDE (STUDYID, DOMAIN, USUBJID, FIRSTROW)
+FROM sorted
