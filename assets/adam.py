@@ -4,10 +4,11 @@ from ``sdtm``.
 One multi-asset runs ``pipeline.adam.build.derive_adam`` on the SDTM domain tables of the
 working warehouse (the same code ``trialwh adam --sdtm`` runs on SDTM made elsewhere), one
 subject chunk at a time (``pipeline.adam.warehouse.adam_by_chunk``, about
-``ops.scale.chunk_rows`` SDTM rows each), and appends each chunk's datasets to
+``ops.scale.adam_chunk_rows`` SDTM rows each), and appends each chunk's datasets to
 ``adam.<dataset>`` (``pipeline.warehouse_io.ChunkedTable``), so memory is bounded by a chunk,
-not the trial. It depends on every SDTM domain asset, so a blocking SDTM contract failure
-stops it. Its own blocking checks, per dataset:
+not the trial. A chunk is written (and its contracts evaluated) on a background thread while
+the next one is derived (``pipeline.overlap.write_behind``). It depends on every SDTM domain
+asset, so a blocking SDTM contract failure stops it. Its own blocking checks, per dataset:
 
 - ``contract``: the Pandera model of ``schemas.adam`` (one ADSL row per subject, one record per
   subject and subject-level parameter in ADRS / ADTTE, CNSR >= 0, AVAL > 0 for time to event,
@@ -28,6 +29,7 @@ from assets.contracts import CHECK_NAME, tally_result
 from assets.sdtm import sdtm_assets
 from assets.sdtm_checks import domain_asset_keys
 from pipeline.adam.warehouse import adam_by_chunk
+from pipeline.overlap import write_behind
 from pipeline.warehouse_io import ChunkedTable
 from schemas.adam import ADAM_MODELS
 from schemas.contracts import ContractTally
@@ -57,16 +59,23 @@ SDTM_KEYS = domain_asset_keys(sdtm_assets)
 def adam_datasets(duckdb: DuckDBResource):
     names = [k.path[-1] for k in SDTM_KEYS]
     with duckdb.get_connection() as con:
-        tables = {name: ChunkedTable(con, f"adam.{name}") for name in ADAM_DATASETS}
+        out = con.cursor()  # the writes run on a background thread (write_behind), on their own cursor
+        tables = {name: ChunkedTable(out, f"adam.{name}") for name in ADAM_DATASETS}
         tallies = {name: ContractTally(ADAM_MODELS[name]) for name in ADAM_DATASETS}
         derived: dict[str, pl.DataFrame] = {}  # dataset -> its empty frame (validated when no chunk has rows)
-        for frames in adam_by_chunk(con, names):
+
+        def write(frames: dict[str, pl.DataFrame]) -> None:
             for name, frame in frames.items():
                 written = tables[name].append(frame)
                 derived.setdefault(name, written.clear())
                 if not written.is_empty():
                     tallies[name].add(written)
-        rows = {name: tables[name].close() for name in derived}
+
+        try:
+            write_behind(adam_by_chunk(con, names), write)
+            rows = {name: tables[name].close() for name in derived}
+        finally:
+            out.close()
         checks = list(subject_checks(con, [n for n in ADAM_DATASETS if n in derived]))
     for name in ADAM_DATASETS:
         yield dg.MaterializeResult(asset_key=["adam", name], metadata={"dagster/row_count": rows.get(name, 0)})

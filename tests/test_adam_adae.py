@@ -14,7 +14,7 @@ from pipeline.adam.adae import (
     derive_trtemfl,
     merge_suppae,
 )
-from pipeline.adam.dates import derive_nactdt, derive_vars_dt, impute_dthdt, impute_nactdt, study_day
+from pipeline.adam.dates import derive_dthdt, derive_nactdt, derive_vars_dt, impute_dthdt, impute_nactdt, study_day
 
 TRTSDT = date(2022, 1, 10)
 TRTEDT = date(2022, 4, 5)
@@ -75,6 +75,9 @@ def test_dthdt_imputation_example():
     out = df.with_columns(dt.alias("DTHDT"), fl.alias("DTHDTF"))
     assert out["DTHDT"].to_list() == [date(2022, 11, 12), date(2022, 3, 1), date(2022, 9, 15), None, date(2022, 11, 1)]
     assert out["DTHDTF"].to_list() == ["D", "M", None, None, "D"]
+    # ADSL's derivation (date parts parsed once) gives the same columns, in the same places
+    assert derive_dthdt(df).equals(out)
+    assert derive_dthdt(df.select(pl.lit(None, pl.Date).alias("DTHDT"), pl.all())).columns == ["DTHDT", "DTHDTC", "LSTALVDT", "DTHDTF"]
 
 
 def test_nactdt_not_before_trtedt_plus_one():

@@ -7,12 +7,14 @@ import dagster as dg
 import duckdb
 import polars as pl
 import pytest
+import yaml
 
-import pipeline.warehouse_io as wio
+import pipeline.adam.warehouse as adam_warehouse
 from assets.adam import SDTM_KEYS, adam_datasets
 from assets.contracts import contract_result, table_contract_result
 from pipeline.adam.build import derive_adam
-from pipeline.adam.warehouse import split_domains
+from pipeline.adam.warehouse import adam_chunk_rows, split_domains
+from pipeline.config import DEFAULT_CONFIG_PATH
 from pipeline.resources import WarehouseResource, build_resources
 from pipeline.warehouse_io import ChunkedTable, read_table, subject_chunks, write_table
 from schemas.adam import ADAM_MODELS
@@ -23,19 +25,30 @@ SMALL_CHUNK_ROWS = 1000  # 24-subject export: ~10 chunks of 2-3 subjects
 
 def _materialise_adam(loaded_db, home, monkeypatch, rows: int | None):
     """Run the ``adam_datasets`` multi-asset on a copy of a loaded warehouse; ``rows``: the
-    chunk size (None: the configured one)."""
+    ADaM chunk size, set as ``ops.scale.adam_chunk_rows`` in a copy of the trial configuration
+    (None: the shipped one). Returns the working file, the run and the chunks derived."""
     warehouse = WarehouseResource(home=str(home))
     warehouse.build_dir.mkdir(parents=True)
     shutil.copyfile(loaded_db, warehouse.working_path)
     con = duckdb.connect(str(warehouse.working_path))
     con.execute("DROP SCHEMA adam CASCADE")  # what the run writes must come from this run
     con.close()
+    derived = []
     with monkeypatch.context() as m:
         if rows is not None:
-            m.setattr(wio, "chunk_rows", lambda: rows)
+            cfg = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text(encoding="utf-8"))
+            cfg["ops"]["scale"]["adam_chunk_rows"] = rows
+            (home / "trial_config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
+            m.setenv("TRIALWH_CONFIG", str(home / "trial_config.yaml"))
+
+        def counted(sdtm, **kw):  # DM subjects of each chunk derived
+            derived.append(sdtm["dm"].height)
+            return derive_adam(sdtm, **kw)
+
+        m.setattr(adam_warehouse, "derive_adam", counted)
         result = dg.materialize([adam_datasets], resources=build_resources(home))
     assert result.success
-    return warehouse.working_path, result
+    return warehouse.working_path, result, derived
 
 
 def _adam_tables(db) -> dict[str, tuple[list, pl.DataFrame]]:
@@ -59,10 +72,14 @@ def _chunk_count(db, rows: int) -> int:
 
 
 def test_adam_tables_are_the_same_in_one_chunk_and_in_many(loaded, tmp_path, monkeypatch):
-    one_db, one = _materialise_adam(loaded["csv"], tmp_path / "one", monkeypatch, None)
-    many_db, many = _materialise_adam(loaded["csv"], tmp_path / "many", monkeypatch, SMALL_CHUNK_ROWS)
-    assert _chunk_count(one_db, wio.chunk_rows()) == 1
-    assert _chunk_count(many_db, SMALL_CHUNK_ROWS) >= 8
+    one_db, one, one_chunks = _materialise_adam(loaded["csv"], tmp_path / "one", monkeypatch, None)
+    many_db, many, many_chunks = _materialise_adam(loaded["csv"], tmp_path / "many", monkeypatch, SMALL_CHUNK_ROWS)
+    assert _chunk_count(one_db, adam_chunk_rows()) == 1 and len(one_chunks) == 1
+    # ops.scale.adam_chunk_rows is what cuts the chunks (not ops.scale.chunk_rows, left at its default)
+    assert len(many_chunks) == _chunk_count(many_db, SMALL_CHUNK_ROWS) >= 8
+    dm = duckdb.connect(str(one_db), read_only=True)
+    assert sum(many_chunks) == one_chunks[0] == dm.execute("SELECT count(*) FROM sdtm.dm").fetchone()[0] > 20
+    dm.close()  # every DM subject derived in exactly one chunk
     a, b = _adam_tables(one_db), _adam_tables(many_db)
     assert sorted(a) == sorted(ADAM_MODELS)
     for name in ADAM_MODELS:

@@ -89,8 +89,13 @@ def ncycle(ex: pl.DataFrame) -> pl.DataFrame:
 
 
 def cumdose(ex: pl.DataFrame) -> pl.DataFrame:
-    """CUMDOSE: Σ ADOSEMSQ (mg/m²) over all administrations of this drug."""
-    return _dosed(ex).group_by(BY).agg(pl.col("ADOSEMSQ").sum().alias("CUMDOSE"))
+    """CUMDOSE: Σ ADOSEMSQ (mg/m²) over all administrations of this drug.
+
+    The doses are summed in ascending order: a float sum depends on the order of its terms,
+    and polars may aggregate a group in pieces that depend on the size of the frame (a subject
+    chunk), which moved a rounded ADI across a .xx5 boundary at 100,000 subjects.
+    """
+    return _dosed(ex).group_by(BY).agg(pl.col("ADOSEMSQ").sort().sum().alias("CUMDOSE"))
 
 
 def expdurd(

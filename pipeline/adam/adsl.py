@@ -25,8 +25,8 @@ from datetime import date
 
 import polars as pl
 
-from pipeline.adam.dates import complete_date, compute_dtf
-from pipeline.adam.dates import derive_nactdt, impute_dthdt
+from pipeline.adam.dates import complete_date
+from pipeline.adam.dates import derive_dthdt, derive_nactdt
 from pipeline.adam.sdtm_input import require
 from pipeline.config import data_cutoff, trial_config
 
@@ -388,13 +388,10 @@ def derive_lstalvdt(adsl: pl.DataFrame, sdtm: dict[str, pl.DataFrame], *, dco: d
 
 
 def derive_death(adsl: pl.DataFrame) -> pl.DataFrame:
-    """DTHDT / DTHDTF from DM.DTHDTC via :func:`pipeline.adam.dates.impute_dthdt` (partial
-    death dates imputed with LSTALVDT inside the reported month/year)."""
-    dt, _ = impute_dthdt("DTHDTC", "LSTALVDT")
-    # the flag refers to the written DTHDT rather than repeating its (large) expression: planning
-    # the imputation twice costs a fixed ~0.1 s per call, paid once per subject chunk
-    return adsl.with_columns(dt.alias("DTHDT")).with_columns(
-        pl.when(pl.col("DTHDT").is_not_null()).then(compute_dtf("DTHDTC")).otherwise(pl.lit(None, pl.Utf8)).alias("DTHDTF"))
+    """DTHDT / DTHDTF from DM.DTHDTC by the rule of :func:`pipeline.adam.dates.impute_dthdt`
+    (partial death dates imputed with LSTALVDT inside the reported month/year), through
+    :func:`pipeline.adam.dates.derive_dthdt`."""
+    return derive_dthdt(adsl, "DTHDTC", "LSTALVDT")
 
 
 def subsequent_therapy_starts(sdtm: dict[str, pl.DataFrame]) -> pl.DataFrame | None:

@@ -86,7 +86,7 @@ def sdiam(meas: pl.DataFrame) -> pl.DataFrame:
     )
     return (
         meas.group_by(KEYS)
-        .agg(pl.col("ADY").first(), pl.col("AVAL").sum().alias("AVAL"),
+        .agg(pl.col("ADY").first(), pl.col("AVAL").sort().sum().alias("AVAL"),  # in ascending order: as adex.cumdose
              pl.col("AVAL").is_not_null().any().alias("_any"))
         .filter(pl.col("_any"))
         .join(measured_base, on=KEYS, how="left")

@@ -44,6 +44,11 @@ ADEX_NEEDS = {"ex": ["USUBJID", "EXTRT", "EXDOSE", "EXSTDTC"]}
 ADRS_NEEDS = {"rs": ["USUBJID", "RSTESTCD", "RSSTRESC", "RSDTC"]}
 ADTR_NEEDS = {"tr": ["USUBJID", "TRTESTCD", "TRSTRESN", "TRDTC", "TRLNKID"]}
 SUPPEX_QNAMS = ("BSA", "PLDOSE", "CYCLE")
+#: the only columns of EX / SUPPEX :func:`exposure_completeness` looks at (a chunked caller reads no more)
+EXPOSURE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "ex": ("USUBJID", "EXSEQ", "EXDOSE", DCO_DATES["ex"], "EXGRPID", *SUPPEX_QNAMS),
+    "suppex": ("USUBJID", "IDVARVAL", "QNAM", "QVAL"),
+}
 
 
 def cut_at_dco(df: pl.DataFrame, dtc: str, dco: date) -> pl.DataFrame:

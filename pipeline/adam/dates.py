@@ -308,6 +308,17 @@ def impute_dthdt(
     return dt, flag
 
 
+def derive_dthdt(df: pl.DataFrame, dthdtc: str = "DTHDTC", lstalvdt: str = "LSTALVDT") -> pl.DataFrame:
+    """Add DTHDT / DTHDTF by the rule of :func:`impute_dthdt` (``within_range_only``, highest
+    imputation ``M``).
+
+    Why not ``df.with_columns(impute_dthdt(...))``: the same imputation through
+    :func:`derive_vars_dt` parses the date parts once into columns; planning the single large
+    expression tree costs a fixed ~0.15 s per call, paid once per ADaM subject chunk.
+    """
+    return derive_vars_dt(df, "DTH", dthdtc, highest_imputation="M", date_imputation="first", min_dates=lstalvdt)
+
+
 def impute_nactdt(
     dtc: IntoExpr,
     trtedt: IntoExpr = "TRTEDT",
@@ -361,7 +372,12 @@ def derive_nactdt(
     Example: records ``["2022-04", "2022-06-15"]`` with TRTEDT 2022-04-05 -> NACTDT 2022-04-06.
     """
     recs = starts.select(by, dtc).join(adsl.select(by, trtedt), on=by, how="inner")
-    recs = recs.with_columns(impute_nactdt(dtc, trtedt, within_range_only=within_range_only).alias("_NACT"))
+    if within_range_only:  # impute_nactdt's rule on date parts parsed once (see derive_dthdt)
+        floor = (pl.col(trtedt) + pl.duration(days=1)).alias("_FLOOR")
+        recs = derive_vars_dt(recs.with_columns(floor), "_NACT", dtc, highest_imputation="M", date_imputation="first",
+                              flag_imputation=False, min_dates="_FLOOR").rename({"_NACTDT": "_NACT"})
+    else:
+        recs = recs.with_columns(impute_nactdt(dtc, trtedt, within_range_only=False).alias("_NACT"))
     first = recs.group_by(by).agg(pl.col("_NACT").min().alias("NACTDT"))
     out = adsl.drop("NACTDT", strict=False).join(first, on=by, how="left")
     return out

@@ -5,7 +5,7 @@ whole of a 100,000-subject trial that is tens of GB. Every derivation in ``pipel
 looks at one subject at a time (sorts, windows and group-bys are keyed by USUBJID; the only
 whole-trial decision, whether ADEX has parameters, is taken once here from per-chunk counts),
 so running it on subject ranges (:func:`pipeline.warehouse_io.subject_chunks`) gives the same
-records, in the same order, with memory bounded by ``ops.scale.chunk_rows``.
+records, in the same order, with memory bounded by ``ops.scale.adam_chunk_rows``.
 
 Trial-level domains (no USUBJID: TS, TA, TE ...) are read whole once and given to every chunk.
 """
@@ -18,10 +18,24 @@ from datetime import date
 import duckdb
 import polars as pl
 
-from pipeline.adam.build import derive_adam, exposure_completeness, exposure_params_computable
+from pipeline.adam.build import EXPOSURE_COLUMNS, derive_adam, exposure_completeness, exposure_params_computable
 from pipeline.warehouse_io import SubjectChunk, read_chunk, read_table, subject_chunks, table_columns
 
 KEY = "USUBJID"
+
+
+def adam_chunk_rows() -> int:
+    """SDTM rows (all subject-level domains together) the ADaM layer derives at once
+    (``ops.scale.adam_chunk_rows``).
+
+    Why its own setting: deriving a chunk has a fixed cost (planning the polars expressions,
+    one scan of every SDTM table to cut the chunk, one DuckDB insert per dataset) that a
+    larger chunk spreads over more subjects; memory (inputs, intermediates and outputs of one
+    chunk, plus the results of the previous chunk being written) bounds how large it can be.
+    """
+    from pipeline import config
+
+    return int(config.ops()["scale"]["adam_chunk_rows"])
 
 
 def split_domains(con: duckdb.DuckDBPyConnection, domains: list[str], schema: str = "sdtm") -> tuple[list[str], list[str]]:
@@ -30,28 +44,43 @@ def split_domains(con: duckdb.DuckDBPyConnection, domains: list[str], schema: st
     return subject, [d for d in domains if d not in subject]
 
 
-def _chunk_sdtm(con, subject: list[str], trial: dict[str, pl.DataFrame], chunk: SubjectChunk, schema: str,
-                only: tuple[str, ...] | None = None) -> dict[str, pl.DataFrame]:
-    names = [d for d in subject if only is None or d in only]
-    return {**trial, **{d: read_chunk(con, f"{schema}.{d}", chunk, key_sql=KEY) for d in names}}
+def _select_list(con, table: str, wanted: tuple[str, ...] | None) -> str:
+    """SELECT list of the ``wanted`` columns ``table`` has (every column when None)."""
+    if wanted is None:
+        return "*"
+    return ", ".join(f'"{c}"' for c in table_columns(con, table) if c in wanted)
+
+
+def _each_chunk(con, subject: list[str], trial: dict[str, pl.DataFrame], chunks: list[SubjectChunk], schema: str,
+                columns: dict[str, tuple[str, ...]] | None = None) -> Iterator[dict[str, pl.DataFrame]]:
+    """Per chunk, the subject-level domains (only those of ``columns`` and only those columns
+    when given) with the trial-level ones."""
+    names = [d for d in subject if columns is None or d in columns]
+    selects = {d: _select_list(con, f"{schema}.{d}", None if columns is None else columns[d]) for d in names}
+    for chunk in chunks:
+        yield {**trial, **{d: read_chunk(con, f"{schema}.{d}", chunk, key_sql=KEY, columns=selects[d]) for d in names}}
 
 
 def adam_by_chunk(con: duckdb.DuckDBPyConnection, domains: list[str], *, schema: str = "sdtm",
                   max_rows: int | None = None, dco: date | None = None) -> Iterator[dict[str, pl.DataFrame]]:
     """:func:`derive_adam` over the SDTM ``domains`` of ``schema``, one subject chunk at a time
-    (about ``max_rows`` SDTM rows, default ``ops.scale.chunk_rows``), in USUBJID order.
+    (about ``max_rows`` SDTM rows, default :func:`adam_chunk_rows`), in USUBJID order.
 
     Every chunk gets every domain (possibly with no rows), so each chunk yields the same
-    datasets. ADEX parameters: a first pass over EX / SUPPEX counts dosed and incomplete
-    records (:func:`exposure_completeness`) over all chunks and decides once for the trial.
+    datasets. ADEX parameters: a first pass over the columns of EX / SUPPEX it needs
+    (:data:`EXPOSURE_COLUMNS`) counts dosed and incomplete records
+    (:func:`exposure_completeness`) over all chunks and decides once for the trial.
     """
     subject, trial_level = split_domains(con, domains, schema)
     trial = {d: read_table(con, f"{schema}.{d}") for d in trial_level}
+    max_rows = adam_chunk_rows() if max_rows is None else max_rows
     chunks = subject_chunks(con, [f"{schema}.{d}" for d in subject], key_sql=KEY, max_rows=max_rows)
     dosed = incomplete = 0
-    for chunk in chunks:
-        d, i = exposure_completeness(_chunk_sdtm(con, subject, trial, chunk, schema, only=("ex", "suppex")), dco=dco)
-        dosed, incomplete = dosed + d, incomplete + i
+    if "ex" in subject:
+        exposure = {d: EXPOSURE_COLUMNS[d] for d in subject if d in EXPOSURE_COLUMNS}
+        for sdtm in _each_chunk(con, subject, trial, chunks, schema, exposure):
+            d, i = exposure_completeness(sdtm, dco=dco)
+            dosed, incomplete = dosed + d, incomplete + i
     adex_params = exposure_params_computable(dosed, incomplete)
-    for chunk in chunks:
-        yield derive_adam(_chunk_sdtm(con, subject, trial, chunk, schema), dco=dco, adex_params=adex_params)
+    for sdtm in _each_chunk(con, subject, trial, chunks, schema):
+        yield derive_adam(sdtm, dco=dco, adex_params=adex_params)
