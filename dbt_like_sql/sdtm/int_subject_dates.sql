@@ -21,3 +21,4 @@ SELECT d.STUDYID, d.SITEID, d.SUBJID, usubjid(d.STUDYID, d.SITEID, d.SUBJID) AS 
 FROM {{ source('stg', 'dm') }} d
 LEFT JOIN doses x USING (SUBJID)
 LEFT JOIN eot e USING (SUBJID)
+ORDER BY USUBJID  -- a hash join delivers rows in thread order: fix it, so reloads give the same table
