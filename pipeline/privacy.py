@@ -38,6 +38,7 @@ import polars as pl
 
 from pipeline import config
 from pipeline.forms import FORMS
+from pipeline.sql_models import sql_literal
 
 RESTRICTED_MODE = 0o700
 WITHHELD = "identifier value withheld (restricted store)"
@@ -71,10 +72,6 @@ def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _literal(text: str) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
-
-
 # --- the mask: one plan, rendered as SQL (tables, the ledger) or polars (frames in memory) ---
 
 def _mask_plan(columns: list[str]) -> tuple[str | None, list[tuple[str, str]]]:
@@ -102,19 +99,24 @@ def _identifier_pattern() -> str:
     return r"\b(" + "|".join(identifiers()) + r")\b"
 
 
+def field_is_identifier_sql(column: str = "FIELD") -> str:
+    """SQL condition: the finding in this row is about an identifier item (its ``column``)."""
+    return f"{column} IN ({', '.join(sql_literal(i) for i in identifiers())})"
+
+
 def masked_select(columns: list[str]) -> str:
     """SELECT list of a relation with ``columns``: identifiers dropped, findings about them masked."""
     about, plan = _mask_plan(columns)
     if about == "FIELD":
-        hit = "FIELD IN (" + ", ".join(_literal(i) for i in identifiers()) + ")"
+        hit = field_is_identifier_sql()
     else:
-        hit = f"regexp_matches(QUARANTINE_REASON, {_literal(_identifier_pattern())})"
+        hit = f"regexp_matches(QUARANTINE_REASON, {sql_literal(_identifier_pattern())})"
     out = []
     for col, action in plan:
         if action == "keep":
             out.append(_quoted(col))
         else:
-            value = "NULL" if action == "null" else _literal(WITHHELD)
+            value = "NULL" if action == "null" else sql_literal(WITHHELD)
             out.append(f"CASE WHEN {hit} THEN {value} ELSE {_quoted(col)} END AS {_quoted(col)}")
     return ", ".join(out)
 
@@ -162,8 +164,8 @@ def keep_identifiers(con: duckdb.DuckDBPyConnection, form_name: str, staged: str
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     cols = ", ".join(["STUDYID", "SITEID", "SUBJID", *(_quoted(i) for i in identifier_items(form_name)),
                       "SRC_FILE", "SRC_ROW", f"file_row_number AS {ROW_LINK}"])
-    con.execute(f"COPY (SELECT {cols} FROM read_parquet({_literal(staged)}, file_row_number = true) "
-                f"ORDER BY SITEID, SUBJID, {ROW_LINK}) TO {_literal(tmp)} (FORMAT parquet)")
+    con.execute(f"COPY (SELECT {cols} FROM read_parquet({sql_literal(staged)}, file_row_number = true) "
+                f"ORDER BY SITEID, SUBJID, {ROW_LINK}) TO {sql_literal(tmp)} (FORMAT parquet)")
     os.chmod(tmp, 0o600)
     os.replace(tmp, target)
     return target

@@ -117,13 +117,15 @@ def _check_graph(models: dict[str, SqlModel]) -> None:
         visit(name, [])
 
 
-def _literal(value) -> str:
+def sql_literal(value) -> str:
+    """``value`` as a DuckDB literal: text quoted (inner quotes doubled), numbers and booleans
+    as they are, lists as lists."""
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, (int, float)):
         return repr(value)
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_literal(v) for v in value) + "]"
+        return "[" + ", ".join(sql_literal(v) for v in value) + "]"
     return "'" + str(value).replace("'", "''") + "'"
 
 
@@ -140,7 +142,7 @@ def render(model: SqlModel, models: dict[str, SqlModel]) -> str:
     """The model's SELECT with refs, sources and vars resolved."""
     sql = _REF.sub(lambda m: models[m.group(1)].table, model.sql)
     sql = _SOURCE.sub(lambda m: f"{m.group(1)}.{m.group(2)}", sql)
-    return _VAR.sub(lambda m: _literal(_var(m.group(1), model)), sql)
+    return _VAR.sub(lambda m: sql_literal(_var(m.group(1), model)), sql)
 
 
 @lru_cache(maxsize=4)

@@ -19,8 +19,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipeline.privacy import identifiers
+from pipeline.privacy import field_is_identifier_sql
 from pipeline.qa.xlsx import write_table_xlsx
+from pipeline.sql_models import sql_literal
 from pipeline.validation.rules import RULES
 
 #: rules that never become a site query, and why
@@ -50,19 +51,14 @@ def listing_paths(reports_dir: Path, load_no: int) -> tuple[Path, Path]:
     return stem.with_suffix(".csv"), stem.with_suffix(".xlsx")
 
 
-def _sql_text(text: str) -> str:
-    return text.replace("'", "''")
-
-
 def query_listing_sql(table: str = "qa.findings") -> str:
     """SELECT of the open site queries in ``table`` (a ledger), sorted by site and subject."""
     excluded = ", ".join(f"'{r}'" for r in NOT_FOR_SITE)
     asks = " ".join(f"WHEN '{r}' THEN '{text}'" for r, text in ASK.items())
-    titles = " ".join(f"WHEN '{r.id}' THEN '{_sql_text(r.title)}'" for r in RULES.values())
-    ids = ", ".join(f"'{i}'" for i in identifiers())
+    titles = " ".join(f"WHEN '{r.id}' THEN {sql_literal(r.title)}" for r in RULES.values())
     return f"""
         SELECT SITEID AS SITE, SUBJID AS SUBJECT, VISIT, FORM, FIELD, RAW_VALUE AS VALUE,
-               CASE WHEN FIELD IN ({ids})
+               CASE WHEN {field_is_identifier_sql()}
                     THEN FIELD || ': ' || CASE RULE_ID {titles} ELSE '' END || ' (' || RULE_ID || '); {IDENTIFIER_ASK}'
                     ELSE CASE WHEN FIELD IS NOT NULL THEN FIELD || ' = "' || coalesce(RAW_VALUE, '') || '": ' ELSE '' END
                          || MESSAGE || ' (' || RULE_ID || '). ' || CASE RULE_ID {asks} ELSE '{DEFAULT_ASK}' END
