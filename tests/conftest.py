@@ -63,6 +63,12 @@ def loaded(exports, tmp_path_factory) -> dict[str, Path]:
     return homes
 
 
+@pytest.fixture(scope="session")
+def clean_db(loaded) -> Path:
+    """Published warehouse of the clean export (no injected mess)."""
+    return loaded["clean"]
+
+
 def query(db: Path, sql: str) -> pl.DataFrame:
     import duckdb
 

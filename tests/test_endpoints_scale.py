@@ -15,14 +15,9 @@ from tests.conftest import query
 
 
 @pytest.fixture(scope="module")
-def db(loaded):
-    return loaded["clean"]
-
-
-@pytest.fixture(scope="module")
-def safety_lab(db) -> pl.DataFrame:
+def safety_lab(clean_db) -> pl.DataFrame:
     """ADLB rows of SAFFL subjects, read whole (fine for 24 subjects)."""
-    return query(db, "SELECT l.* FROM adam.adlb l JOIN adam.adsl s ON s.USUBJID = l.USUBJID AND s.SAFFL = 'Y'")
+    return query(clean_db, "SELECT l.* FROM adam.adlb l JOIN adam.adsl s ON s.USUBJID = l.USUBJID AND s.SAFFL = 'Y'")
 
 
 def _polars_worst(lb: pl.DataFrame, directions: dict[str, list[str]]) -> pl.DataFrame:
@@ -37,43 +32,43 @@ def _polars_worst(lb: pl.DataFrame, directions: dict[str, list[str]]) -> pl.Data
     return pl.concat(parts)
 
 
-def test_sql_grade_shift_and_worst_match_a_polars_recount(db, safety_lab):
+def test_sql_grade_shift_and_worst_match_a_polars_recount(clean_db, safety_lab):
     directions = endpoint_config()["lab_directions"]
     worst = _polars_worst(safety_lab, directions)
     assert worst.height > 0 and worst["WORST"].max() >= 3  # the recount has something to compare
     expected = worst.group_by("PARAMCD", "DIRECTION", "BASE_CAT", pl.col("WORST").cast(pl.String).alias("POST_CAT")).agg(pl.len().alias("n"))
-    got = query(db, """SELECT PARAMCD, DIRECTION, BASE_CAT, POST_CAT, n FROM endpoints.ep_lab_shift WHERE "TABLE" = 'CTCAE_GRADE' AND n > 0""")
+    got = query(clean_db, """SELECT PARAMCD, DIRECTION, BASE_CAT, POST_CAT, n FROM endpoints.ep_lab_shift WHERE "TABLE" = 'CTCAE_GRADE' AND n > 0""")
     assert_frame_equal(got.sort(pl.all()), expected.cast({"n": pl.Int64}).sort(pl.all()))
     g34 = worst.group_by("PARAMCD", "DIRECTION").agg(pl.len().alias("N"), pl.col("WORST").is_in([3, 4]).sum().alias("n_subj"))
-    got34 = query(db, "SELECT PARAMCD, DIRECTION, N, n_subj FROM endpoints.ep_lab_worst")
+    got34 = query(clean_db, "SELECT PARAMCD, DIRECTION, N, n_subj FROM endpoints.ep_lab_worst")
     assert_frame_equal(got34.sort(pl.all()), g34.cast({"N": pl.Int64, "n_subj": pl.Int64}).sort(pl.all()))
 
 
-def test_sql_normal_range_shift_matches_a_polars_recount(db, safety_lab):
+def test_sql_normal_range_shift_matches_a_polars_recount(clean_db, safety_lab):
     for direction, flag in (("LOW", "WNRLOFL"), ("HIGH", "WNRHIFL")):
         recs = safety_lab.filter((pl.col(flag) == "Y") & pl.col("ANRIND").is_not_null()).unique(["USUBJID", "PARAMCD"])
         expected = recs.group_by("PARAMCD", pl.col("BNRIND").fill_null("MISSING").alias("BASE_CAT"), pl.col("ANRIND").alias("POST_CAT")).agg(
             pl.len().cast(pl.Int64).alias("n"))
-        got = query(db, f"""SELECT PARAMCD, BASE_CAT, POST_CAT, n FROM endpoints.ep_lab_shift
+        got = query(clean_db, f"""SELECT PARAMCD, BASE_CAT, POST_CAT, n FROM endpoints.ep_lab_shift
                             WHERE "TABLE" = 'NORMAL_RANGE' AND DIRECTION = '{direction}' AND n > 0""")
         assert expected.height > 0
         assert_frame_equal(got.sort(pl.all()), expected.sort(pl.all()))
 
 
-def test_sql_lab_by_visit_matches_polars_statistics(db, safety_lab):
+def test_sql_lab_by_visit_matches_polars_statistics(clean_db, safety_lab):
     lb = safety_lab.filter((pl.col("ANL01FL") == "Y") & pl.col("AVISIT").is_not_null() & (pl.col("AVISIT") != "UNSCHEDULED"))
     expected = lb.group_by("PARAMCD", "AVISITN", "AVISIT").agg(
         pl.col("AVAL").count().cast(pl.Int64).alias("N_AVAL"), pl.col("AVAL").mean().alias("MEAN_AVAL"), pl.col("AVAL").std().alias("SD_AVAL"),
         pl.col("CHG").median().alias("MEDIAN_CHG"), pl.col("CHG").max().alias("MAX_CHG")).sort("PARAMCD", "AVISITN", "AVISIT")
-    got = query(db, "SELECT PARAMCD, AVISITN, AVISIT, N_AVAL, MEAN_AVAL, SD_AVAL, MEDIAN_CHG, MAX_CHG FROM endpoints.ep_lab_visit")
+    got = query(clean_db, "SELECT PARAMCD, AVISITN, AVISIT, N_AVAL, MEAN_AVAL, SD_AVAL, MEDIAN_CHG, MAX_CHG FROM endpoints.ep_lab_visit")
     assert got.height == expected.height > 10
     assert_frame_equal(got, expected, check_exact=False, rel_tol=1e-9)
 
 
-def test_warehouse_path_equals_the_frames_path(db):
+def test_warehouse_path_equals_the_frames_path(clean_db):
     """The asset (SQL reads on the warehouse) and ``trialwh adam`` (frames read whole) agree
     table by table."""
-    con = duckdb.connect(str(db), read_only=True)
+    con = duckdb.connect(str(clean_db), read_only=True)
     try:
         from_warehouse = derive_from_warehouse(con)
         names = [n for (n,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'adam'").fetchall()]
@@ -86,8 +81,8 @@ def test_warehouse_path_equals_the_frames_path(db):
         assert_frame_equal(frame, from_warehouse[name], check_exact=False, rel_tol=1e-12), name
 
 
-def test_inputs_are_projected_and_filtered(db):
-    con = duckdb.connect(str(db), read_only=True)
+def test_inputs_are_projected_and_filtered(clean_db):
+    con = duckdb.connect(str(clean_db), read_only=True)
     try:
         inputs = read_inputs(con, {n: f"adam.{n}" for n in ("adsl", "adae", "adrs", "adlb")})
         n_teae = con.sql("SELECT count(*) FROM adam.adae WHERE TRTEMFL = 'Y'").fetchone()[0]

@@ -17,11 +17,6 @@ def _domains(db) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def clean_db(loaded):
-    return loaded["clean"]
-
-
-@pytest.fixture(scope="module")
 def dm(clean_db) -> pl.DataFrame:
     return query(clean_db, "SELECT * FROM sdtm.dm")
 

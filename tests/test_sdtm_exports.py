@@ -14,11 +14,6 @@ from schemas.sdtm import SDTM_MODELS, dataset_label, variable_labels
 
 
 @pytest.fixture(scope="module")
-def clean_db(loaded):
-    return loaded["clean"]
-
-
-@pytest.fixture(scope="module")
 def export_dir(clean_db):
     return clean_db.parent / "exports" / "sdtm"
 
