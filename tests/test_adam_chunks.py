@@ -127,6 +127,28 @@ def test_chunked_table_takes_its_schema_from_the_first_chunk_with_rows():
     assert con.execute("SELECT count(*) FROM adam.y").fetchone() == (0,)
 
 
+
+def test_chunked_table_writes_whole_row_groups_and_keeps_every_row_in_order():
+    """Chunks are held until they fill a row group; each insert but the last ends on a row
+    group boundary, and every row lands once, in order."""
+    con = duckdb.connect()
+    inserts: list[int] = []
+    t = ChunkedTable(con, "s.t", row_group_rows=4)
+    real = t._write
+
+    def counting(*, whole_row_groups):
+        before = con.execute("SELECT count(*) FROM s.t").fetchone()[0] if t._created else 0
+        real(whole_row_groups=whole_row_groups)
+        inserts.append(con.execute("SELECT count(*) FROM s.t").fetchone()[0] - before)
+
+    t._write = counting
+    for lo, n in ((0, 3), (3, 3), (6, 0), (6, 7), (13, 2)):  # 15 rows in chunks of 3, 3, 0, 7, 2
+        t.append(pl.DataFrame({"I": list(range(lo, lo + n))}, schema={"I": pl.Int64}))
+    assert inserts == [4, 8]  # 6 rows -> one group of 4 (2 wait); 2 + 7 -> two groups (1 waits)
+    assert t.close() == 15
+    assert inserts == [4, 8, 3]  # the remainder at close
+    assert [r[0] for r in con.execute("SELECT I FROM s.t").fetchall()] == list(range(15))
+
 @pytest.fixture()
 def dm_db(loaded, tmp_path):
     """A warehouse whose DM breaks its contract in its last subject only (SEX X) and repeats

@@ -34,7 +34,7 @@ import polars as pl
 from pipeline.privacy import IdentifierItems
 from pipeline.validation.form_validation import ValidationContext, validate_rows
 from pipeline.validation.normalise import pad_subjid
-from pipeline.warehouse_io import SubjectChunk, append_table, read_chunk, subject_chunks
+from pipeline.warehouse_io import ChunkedTable, SubjectChunk, read_chunk, subject_chunks
 
 #: chunk key of a raw row: the number in SUBJID, the same for every zero-padding of it
 SUBJECT_KEY_SQL = "TRY_CAST(trim(SUBJID) AS BIGINT)"
@@ -75,6 +75,8 @@ def validate_table(con: duckdb.DuckDBPyConnection, form_name: str, data_cutoff: 
     chunks = subject_chunks(con, [raw], key_sql=SUBJECT_KEY_SQL, max_rows=max_rows)
     row_ranges = _row_ranges(con, raw, chunks)
     validated = 0
+    candidates, quarantine, findings = (ChunkedTable(con, name) for name in (
+        f"validation.{table}", f"quarantine.{table}", f"qa.findings_{table}"))
     for i, chunk in enumerate(chunks):
         if row_ranges is None:
             rows = read_chunk(con, raw, chunk, key_sql=SUBJECT_KEY_SQL, columns="rowid AS _ROW, *", order_by="rowid")
@@ -84,10 +86,11 @@ def validate_table(con: duckdb.DuckDBPyConnection, form_name: str, data_cutoff: 
             ).to_arrow_table())
         result = identifiers.strip(validate_rows(form_name, identifiers.attach(rows), ctx))
         validated += result.rows_in
-        first = i == 0
-        append_table(con, f"validation.{table}", result.candidates.drop("_ROW"), first=first)
-        append_table(con, f"quarantine.{table}", result.quarantine, first=first)
-        append_table(con, f"qa.findings_{table}", result.findings, first=first)
+        candidates.append(result.candidates.drop("_ROW"))
+        quarantine.append(result.quarantine)
+        findings.append(result.findings)
+    for written in (candidates, quarantine, findings):
+        written.close()
     accepted_view(con, table)
     _reorder(con, f"quarantine.{table}", "_ROW", drop="_ROW")
     _reorder(con, f"qa.findings_{table}", "SRC_ROW, RULE_ID, FIELD, _ROW, _SEQ", drop="_ROW, _SEQ")
