@@ -5,6 +5,7 @@ Arrow is the hand-over format both ways, so no pandas copy is made of a large ta
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import duckdb
@@ -119,6 +120,51 @@ def read_chunk(con: duckdb.DuckDBPyConnection, table: str, chunk: SubjectChunk, 
     return pl.from_arrow(con.execute(f"SELECT {columns} FROM {table} WHERE {cond}{order}", params).to_arrow_table())
 
 
+def row_spans(con: duckdb.DuckDBPyConnection, table: str, chunks: list[SubjectChunk],
+              key_sql: str = "USUBJID") -> list[tuple[int, int]] | None:
+    """First and last row id of each chunk's rows in ``table`` (``(0, -1)``: no rows), when the
+    rows of every chunk lie together; None when they do not, or for one chunk (read whole).
+
+    Why: a chunk read as a range of row ids reads only its own row groups, where a read by key
+    range scans the key column of the whole table for every chunk (ADaM at 100,000 subjects:
+    29 s of reading SDTM by key range, 14 s by row ids). Tables written in key order (every
+    SDTM domain, an export delivered subject by subject) qualify; rows of one chunk found apart
+    (a table ordered otherwise, gaps left by a DELETE) fall back to the key.
+    """
+    if len(chunks) == 1:
+        return None
+    per_key = pl.from_arrow(con.sql(
+        f"SELECT ({key_sql}) AS k, count(*) AS n, min(rowid) AS lo, max(rowid) AS hi FROM {table} GROUP BY k"
+    ).to_arrow_table())
+    if per_key.is_empty():
+        return [(0, -1)] * len(chunks)
+    bounds = pl.Series([c.lo for c in chunks[1:]], dtype=per_key["k"].dtype)
+    # a key's chunk: the number of chunk starts at or below it; null keys are in the first
+    chunk = pl.Series("chunk", bounds.search_sorted(per_key["k"], side="right"))
+    spans = (
+        per_key.with_columns(pl.when(pl.col("k").is_null()).then(0).otherwise(chunk).alias("chunk"))
+        .group_by("chunk").agg(pl.col("n").sum(), pl.col("lo").min(), pl.col("hi").max())
+    )
+    if (spans["hi"] - spans["lo"] + 1 != spans["n"]).any():
+        return None
+    found = {c: (lo, hi) for c, lo, hi in spans.select("chunk", "lo", "hi").iter_rows()}
+    return [found.get(i, (0, -1)) for i in range(len(chunks))]
+
+
+def read_chunks(con: duckdb.DuckDBPyConnection, table: str, chunks: list[SubjectChunk], key_sql: str = "USUBJID",
+                columns: str = "*", order_by: str | None = None) -> Iterator[pl.DataFrame]:
+    """:func:`read_chunk` of every chunk in turn: the same rows in the same order, read by row-id
+    range when :func:`row_spans` finds each chunk's rows together."""
+    spans = row_spans(con, table, chunks, key_sql)
+    order = f" ORDER BY {order_by}" if order_by else ""
+    for i, chunk in enumerate(chunks):
+        if spans is None:
+            yield read_chunk(con, table, chunk, key_sql=key_sql, columns=columns, order_by=order_by)
+        else:
+            yield pl.from_arrow(con.execute(
+                f"SELECT {columns} FROM {table} WHERE rowid BETWEEN ? AND ?{order}", list(spans[i])).to_arrow_table())
+
+
 def append_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame | pa.Table, *, first: bool) -> int:
     """Write the first chunk of ``table`` (replacing it) or append a later one.
 
@@ -141,8 +187,7 @@ def subject_frames(con: duckdb.DuckDBPyConnection, table: str, key: str = "USUBJ
     if key not in table_columns(con, table):
         yield read_table(con, table)
         return
-    for chunk in subject_chunks(con, [table], key_sql=key, max_rows=max_rows):
-        yield read_chunk(con, table, chunk, key_sql=key)
+    yield from read_chunks(con, table, subject_chunks(con, [table], key_sql=key, max_rows=max_rows), key_sql=key)
 
 
 #: rows of a DuckDB row group (its default ``row_group_size``)

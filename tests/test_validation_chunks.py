@@ -12,10 +12,10 @@ from pipeline import config
 from pipeline.forms import FORMS
 from pipeline.validation import normalise as nz
 from pipeline.privacy import identifiers
-from pipeline.validation.form_tables import SUBJECT_KEY_SQL, _row_ranges, validate_table
+from pipeline.validation.form_tables import SUBJECT_KEY_SQL, validate_table
 from pipeline.validation.form_validation import ValidationContext, validate_form
 from pipeline.validation.per_value import with_per_value
-from pipeline.warehouse_io import subject_chunks
+from pipeline.warehouse_io import row_spans, subject_chunks
 from tests.conftest import query
 from tests.crf_rows import raw_frame
 from tests.test_validation import DM_OK
@@ -89,7 +89,7 @@ def test_subject_ordered_form_is_read_by_row_ranges_in_the_same_order(loaded, tm
     con.execute(f"CREATE OR REPLACE TABLE raw.lb AS SELECT * FROM raw.lb ORDER BY {SUBJECT_KEY_SQL} NULLS FIRST, rowid")
     rows = con.execute("SELECT count(*) FROM raw.lb").fetchone()[0]
     chunks = subject_chunks(con, ["raw.lb"], key_sql=SUBJECT_KEY_SQL, max_rows=25)
-    ranges = _row_ranges(con, "raw.lb", chunks)
+    ranges = row_spans(con, "raw.lb", chunks, key_sql=SUBJECT_KEY_SQL)
     assert len(chunks) > 3 and ranges is not None and len(ranges) == len(chunks)
     # the ranges tile the table: 0 .. rows-1, each chunk starting after the last
     assert ranges[0][0] == 0 and ranges[-1][1] == rows - 1
@@ -109,7 +109,7 @@ def test_subject_ordered_form_is_read_by_row_ranges_in_the_same_order(loaded, tm
     # each subject's rows split in two parts of the file: chunks read by key range, same rows
     con.execute("CREATE OR REPLACE TABLE raw.lb AS SELECT * FROM raw.lb ORDER BY SRC_ROW % 2, rowid")
     chunks = subject_chunks(con, ["raw.lb"], key_sql=SUBJECT_KEY_SQL, max_rows=25)
-    assert len(chunks) > 3 and _row_ranges(con, "raw.lb", chunks) is None
+    assert len(chunks) > 3 and row_spans(con, "raw.lb", chunks, key_sql=SUBJECT_KEY_SQL) is None
     whole, pieces = tables(10**9), tables(25)
     for name, frame in whole.items():
         assert frame.height > 0 and frame.sort(frame.columns, nulls_last=True).equals(

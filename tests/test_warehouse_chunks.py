@@ -3,7 +3,7 @@
 import duckdb
 import polars as pl
 
-from pipeline.warehouse_io import append_table, read_chunk, subject_chunks
+from pipeline.warehouse_io import append_table, read_chunk, read_chunks, row_spans, subject_chunks
 
 
 def _con():
@@ -22,6 +22,22 @@ def test_chunks_cover_every_row_once_and_keep_subjects_whole():
     assert got == [[1, 2, 4], [3], [5, 6, 7], []]
     assert [read_chunk(con, "b", c)["V"].to_list() for c in chunks] == [[], [10], [], [11]]
 
+
+
+def test_chunks_whose_rows_lie_together_are_read_by_row_id_span_with_the_same_rows():
+    con = _con()
+    chunks = subject_chunks(con, ["a", "b"], max_rows=3)  # [NULL,S1] [S2] [S3] [S4], as above
+    # a: the NULL-key row (row 3) sits between S2 and S3, apart from S1 (rows 0-1): read by key
+    assert row_spans(con, "a", chunks) is None
+    # b: S2 is row 0, S4 row 1; chunks without rows get an empty span
+    assert row_spans(con, "b", chunks) == [(0, -1), (0, 0), (0, -1), (1, 1)]
+    con.execute("CREATE TABLE c AS SELECT * FROM a ORDER BY USUBJID NULLS FIRST, V")
+    assert row_spans(con, "c", chunks) == [(0, 2), (3, 3), (4, 6), (0, -1)]
+    assert row_spans(con, "c", chunks[:1]) is None  # one chunk: read whole
+    for table in ("a", "b", "c"):
+        by_key = [read_chunk(con, table, c)["V"].to_list() for c in chunks]
+        assert [f["V"].to_list() for f in read_chunks(con, table, chunks)] == by_key
+    assert [f["V"].to_list() for f in read_chunks(con, "c", chunks)] == [[4, 1, 2], [3], [5, 6, 7], []]
 
 def test_one_chunk_when_small_and_for_an_expression_key():
     con = _con()

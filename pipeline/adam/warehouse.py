@@ -19,7 +19,7 @@ import duckdb
 import polars as pl
 
 from pipeline.adam.build import EXPOSURE_COLUMNS, derive_adam, exposure_completeness, exposure_params_computable
-from pipeline.warehouse_io import SubjectChunk, read_chunk, read_table, subject_chunks, table_columns
+from pipeline.warehouse_io import SubjectChunk, read_chunks, read_table, subject_chunks, table_columns
 
 KEY = "USUBJID"
 
@@ -57,8 +57,9 @@ def _each_chunk(con, subject: list[str], trial: dict[str, pl.DataFrame], chunks:
     when given) with the trial-level ones."""
     names = [d for d in subject if columns is None or d in columns]
     selects = {d: _select_list(con, f"{schema}.{d}", None if columns is None else columns[d]) for d in names}
-    for chunk in chunks:
-        yield {**trial, **{d: read_chunk(con, f"{schema}.{d}", chunk, key_sql=KEY, columns=selects[d]) for d in names}}
+    readers = {d: read_chunks(con, f"{schema}.{d}", chunks, key_sql=KEY, columns=selects[d]) for d in names}
+    for _ in chunks:
+        yield {**trial, **{d: next(reader) for d, reader in readers.items()}}
 
 
 def adam_by_chunk(con: duckdb.DuckDBPyConnection, domains: list[str], *, schema: str = "sdtm",

@@ -13,7 +13,7 @@ subject; KEY01 asks DM, read once per form). The chunk key is the integer value 
 SUBJID, so every spelling of one padded subject ('7', '07', '007', ' 7 ') lands in the same
 chunk, and values that are not numbers ride with the nulls in the first chunk. When each chunk's
 rows lie together in the delivered table (an export written subject by subject), a chunk is
-read as a range of row ids, which reads only its own row groups; otherwise by its key range.
+read as a range of row ids (``pipeline.warehouse_io.read_chunks``); otherwise by its key range.
 
 Order: ``validation`` (the large table) is appended chunk after chunk, each chunk in delivery
 order; subjects come in order of their numeric SUBJID, and with one chunk (any trial below
@@ -34,7 +34,7 @@ import polars as pl
 from pipeline.privacy import IdentifierItems
 from pipeline.validation.form_validation import ValidationContext, validate_rows
 from pipeline.validation.normalise import pad_subjid
-from pipeline.warehouse_io import ChunkedTable, SubjectChunk, read_chunk, subject_chunks
+from pipeline.warehouse_io import ChunkedTable, read_chunks, subject_chunks
 
 #: chunk key of a raw row: the number in SUBJID, the same for every zero-padding of it
 SUBJECT_KEY_SQL = "TRY_CAST(trim(SUBJID) AS BIGINT)"
@@ -73,17 +73,10 @@ def validate_table(con: duckdb.DuckDBPyConnection, form_name: str, data_cutoff: 
     raw = f"raw.{table}"
     ctx = ValidationContext(data_cutoff, None if form_name == "DM" else dm_subjects(con))
     chunks = subject_chunks(con, [raw], key_sql=SUBJECT_KEY_SQL, max_rows=max_rows)
-    row_ranges = _row_ranges(con, raw, chunks)
     validated = 0
     candidates, quarantine, findings = (ChunkedTable(con, name) for name in (
         f"validation.{table}", f"quarantine.{table}", f"qa.findings_{table}"))
-    for i, chunk in enumerate(chunks):
-        if row_ranges is None:
-            rows = read_chunk(con, raw, chunk, key_sql=SUBJECT_KEY_SQL, columns="rowid AS _ROW, *", order_by="rowid")
-        else:
-            rows = pl.from_arrow(con.execute(
-                f"SELECT rowid AS _ROW, * FROM {raw} WHERE rowid BETWEEN ? AND ? ORDER BY rowid", row_ranges[i]
-            ).to_arrow_table())
+    for rows in read_chunks(con, raw, chunks, key_sql=SUBJECT_KEY_SQL, columns="rowid AS _ROW, *", order_by="rowid"):
         result = identifiers.strip(validate_rows(form_name, identifiers.attach(rows), ctx))
         validated += result.rows_in
         candidates.append(result.candidates.drop("_ROW"))
@@ -110,28 +103,6 @@ def accepted_view(con: duckdb.DuckDBPyConnection, table: str) -> None:
         con.execute(f"DROP TABLE stg.{table}")
     con.execute(f"CREATE OR REPLACE VIEW stg.{table} AS "
                 f"SELECT * EXCLUDE (QUARANTINED) FROM validation.{table} WHERE NOT QUARANTINED")
-
-
-def _row_ranges(con: duckdb.DuckDBPyConnection, raw: str, chunks: list[SubjectChunk]) -> list[tuple[int, int]] | None:
-    """First and last row id of each chunk, when the rows of every chunk lie together in
-    ``raw`` (the export came subject by subject); None when they do not, or for one chunk
-    (read whole)."""
-    if len(chunks) == 1:
-        return None
-    per_key = pl.from_arrow(con.sql(
-        f"SELECT {SUBJECT_KEY_SQL} AS k, count(*) AS n, min(rowid) AS lo, max(rowid) AS hi FROM {raw} GROUP BY k"
-    ).to_arrow_table())
-    bounds = pl.Series([c.lo for c in chunks[1:]], dtype=per_key["k"].dtype)
-    # a key's chunk: the number of chunk starts at or below it; null keys are in the first
-    chunk = pl.Series("chunk", bounds.search_sorted(per_key["k"], side="right"))
-    spans = (
-        per_key.with_columns(pl.when(pl.col("k").is_null()).then(0).otherwise(chunk).alias("chunk"))
-        .group_by("chunk").agg(pl.col("n").sum(), pl.col("lo").min(), pl.col("hi").max())
-        .sort("chunk")
-    )
-    if spans.height != len(chunks) or (spans["hi"] - spans["lo"] + 1 != spans["n"]).any():
-        return None
-    return list(zip(spans["lo"].to_list(), spans["hi"].to_list()))
 
 
 def _reorder(con: duckdb.DuckDBPyConnection, table: str, order_by: str, *, drop: str) -> None:
