@@ -7,7 +7,8 @@ subject chunk at a time (``pipeline.adam.warehouse.adam_by_chunk``, about
 ``ops.scale.adam_chunk_rows`` SDTM rows each), and appends each chunk's datasets to
 ``adam.<dataset>`` (``pipeline.warehouse_io.ChunkedTable``), so memory is bounded by a chunk,
 not the trial. A chunk is written (and its contracts evaluated) on a background thread while
-the next one is derived (``pipeline.overlap.write_behind``). It depends on every SDTM domain
+the next one is derived (``pipeline.overlap.write_behind``), with DuckDB's buffer pool lowered
+to ``ops.scale.adam_duckdb_memory_limit`` for the step. It depends on every SDTM domain
 asset, so a blocking SDTM contract failure stops it. Its own blocking checks, per dataset:
 
 - ``contract``: the Pandera model of ``schemas.adam`` (one ADSL row per subject, one record per
@@ -28,9 +29,9 @@ from dagster_duckdb import DuckDBResource
 from assets.contracts import CHECK_NAME, tally_result
 from assets.sdtm import sdtm_assets
 from assets.sdtm_checks import domain_asset_keys
-from pipeline.adam.warehouse import adam_by_chunk
+from pipeline.adam.warehouse import adam_by_chunk, adam_duckdb_memory_limit
 from pipeline.overlap import write_behind
-from pipeline.warehouse_io import ChunkedTable
+from pipeline.warehouse_io import ChunkedTable, memory_limit
 from schemas.adam import ADAM_MODELS
 from schemas.contracts import ContractTally
 
@@ -72,8 +73,9 @@ def adam_datasets(duckdb: DuckDBResource):
                     tallies[name].add(written)
 
         try:
-            write_behind(adam_by_chunk(con, names), write)
-            rows = {name: tables[name].close() for name in derived}
+            with memory_limit(con, adam_duckdb_memory_limit()):
+                write_behind(adam_by_chunk(con, names), write)
+                rows = {name: tables[name].close() for name in derived}
         finally:
             out.close()
         checks = list(subject_checks(con, [n for n in ADAM_DATASETS if n in derived]))

@@ -6,6 +6,7 @@ Arrow is the hand-over format both ways, so no pandas copy is made of a large ta
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import duckdb
@@ -77,6 +78,25 @@ def duckdb_settings() -> dict:
 
     scale = config.ops()["scale"]
     return {"threads": scale["duckdb_threads"], "memory_limit": scale["duckdb_memory_limit"]}
+
+
+@contextmanager
+def memory_limit(con: duckdb.DuckDBPyConnection, limit: str | None) -> Iterator[None]:
+    """DuckDB's buffer pool set to ``limit`` for the duration (None: unchanged), then back to
+    the load's own (:func:`duckdb_settings`; DuckDB reports the current one rounded, so it is
+    not read back).
+
+    Why: the pool is shared by the whole database instance and fills with cached blocks up to
+    its limit. A step whose DuckDB work is reading chunks and appending them needs little of
+    it, and the memory it frees is the memory of that step's python-side frames."""
+    if limit is None:
+        yield
+        return
+    con.execute(f"SET memory_limit = '{limit}'")
+    try:
+        yield
+    finally:
+        con.execute(f"SET memory_limit = '{duckdb_settings()['memory_limit']}'")
 
 
 def chunk_rows() -> int:

@@ -3,7 +3,8 @@
 import duckdb
 import polars as pl
 
-from pipeline.warehouse_io import append_table, read_chunk, read_chunks, row_spans, subject_chunks
+from pipeline.warehouse_io import (append_table, duckdb_settings, memory_limit, read_chunk, read_chunks, row_spans,
+                                    subject_chunks)
 
 
 def _con():
@@ -56,3 +57,14 @@ def test_append_table_replaces_then_appends_by_name():
     append_table(con, "s.t", pl.DataFrame({"B": ["y"], "A": [2]}), first=False)
     append_table(con, "s.t", pl.DataFrame({"A": [9]}), first=True)
     assert con.execute("SELECT * FROM s.t").fetchall() == [(9,)]
+
+
+def test_memory_limit_lowers_the_buffer_pool_for_a_step_then_sets_the_loads_own():
+    con = duckdb.connect(config=duckdb_settings())
+    setting = "SELECT current_setting('memory_limit')"
+    loads_own = con.execute(setting).fetchone()[0]
+    with memory_limit(con, "100MB"):
+        assert con.execute(setting).fetchone()[0] == "95.3 MiB"
+    assert con.execute(setting).fetchone()[0] == loads_own
+    with memory_limit(con, None):
+        assert con.execute(setting).fetchone()[0] == loads_own
