@@ -14,6 +14,8 @@ SUBJID, so every spelling of one padded subject ('7', '07', '007', ' 7 ') lands 
 chunk, and values that are not numbers ride with the nulls in the first chunk. When each chunk's
 rows lie together in the delivered table (an export written subject by subject), a chunk is
 read as a range of row ids (``pipeline.warehouse_io.read_chunks``); otherwise by its key range.
+A chunk's results are written on a background thread while the next chunk is validated
+(``pipeline.overlap.write_behind``): at 100,000 subjects, writing was half the time of LB.
 
 Order: ``validation`` (the large table) is appended chunk after chunk, each chunk in delivery
 order; subjects come in order of their numeric SUBJID, and with one chunk (any trial below
@@ -32,7 +34,8 @@ import duckdb
 import polars as pl
 
 from pipeline.privacy import IdentifierItems
-from pipeline.validation.form_validation import ValidationContext, validate_rows
+from pipeline.overlap import write_behind
+from pipeline.validation.form_validation import FormResult, ValidationContext, validate_rows
 from pipeline.validation.normalise import pad_subjid
 from pipeline.warehouse_io import ChunkedTable, read_chunks, subject_chunks
 
@@ -73,17 +76,30 @@ def validate_table(con: duckdb.DuckDBPyConnection, form_name: str, data_cutoff: 
     raw = f"raw.{table}"
     ctx = ValidationContext(data_cutoff, None if form_name == "DM" else dm_subjects(con))
     chunks = subject_chunks(con, [raw], key_sql=SUBJECT_KEY_SQL, max_rows=max_rows)
-    validated = 0
-    candidates, quarantine, findings = (ChunkedTable(con, name) for name in (
-        f"validation.{table}", f"quarantine.{table}", f"qa.findings_{table}"))
-    for rows in read_chunks(con, raw, chunks, key_sql=SUBJECT_KEY_SQL, columns="rowid AS _ROW, *", order_by="rowid"):
-        result = identifiers.strip(validate_rows(form_name, identifiers.attach(rows), ctx))
-        validated += result.rows_in
-        candidates.append(result.candidates.drop("_ROW"))
-        quarantine.append(result.quarantine)
-        findings.append(result.findings)
-    for written in (candidates, quarantine, findings):
-        written.close()
+    out = con.cursor()  # the writes run on a background thread (write_behind), on their own cursor
+    try:
+        candidates, quarantine, findings = (ChunkedTable(out, name) for name in (
+            f"validation.{table}", f"quarantine.{table}", f"qa.findings_{table}"))
+        validated = 0
+
+        def results():
+            nonlocal validated
+            for rows in read_chunks(con, raw, chunks, key_sql=SUBJECT_KEY_SQL, columns="rowid AS _ROW, *",
+                                    order_by="rowid"):
+                result = identifiers.strip(validate_rows(form_name, identifiers.attach(rows), ctx))
+                validated += result.rows_in
+                yield result
+
+        def write(result: FormResult) -> None:
+            candidates.append(result.candidates.drop("_ROW"))
+            quarantine.append(result.quarantine)
+            findings.append(result.findings)
+
+        write_behind(results(), write)
+        for written in (candidates, quarantine, findings):
+            written.close()
+    finally:
+        out.close()
     accepted_view(con, table)
     _reorder(con, f"quarantine.{table}", "_ROW", drop="_ROW")
     _reorder(con, f"qa.findings_{table}", "SRC_ROW, RULE_ID, FIELD, _ROW, _SEQ", drop="_ROW, _SEQ")
