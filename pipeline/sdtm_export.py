@@ -23,12 +23,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
 from pipeline.arrow_bytes import concatenated
+from pipeline.warehouse_io import to_arrow
 from pipeline.xpt import XptVariable, XptWriter
 from schemas.sdtm import SDTM_MODELS, dataset_label, variable_labels
 
@@ -219,6 +221,33 @@ def write_domain(con, name: str, table: str, out_dir: Path, ctx: ExportContext, 
     return records
 
 
+#: domains written at once, each on its own thread and cursor
+EXPORT_THREADS = 2
+
+
+def _write_domains(con, tables: dict[str, str], out_dir: Path, ctx: ExportContext) -> dict[str, int]:
+    """:func:`write_domain` of every table, :data:`EXPORT_THREADS` at a time, largest first;
+    rows per name, in name order.
+
+    Why threads: writing one domain alternates between DuckDB rendering a batch, numpy packing
+    it and the disk taking it, each leaving the other core idle; all three release the GIL, so
+    two domains written side by side keep both cores busy (the SDTM exports of 100,000
+    subjects: 12 GB of files). The files are the same whatever the order they are written in.
+    """
+    sizes = {name: con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for name, table in tables.items()}
+
+    def write(name: str) -> int:
+        cursor = con.cursor()  # a cursor serves one thread at a time
+        try:
+            return write_domain(cursor, name, tables[name], out_dir, ctx)
+        finally:
+            cursor.close()
+
+    with ThreadPoolExecutor(max_workers=EXPORT_THREADS, thread_name_prefix="sdtm_export") as pool:
+        futures = {name: pool.submit(write, name) for name in sorted(tables, key=lambda n: (-sizes[n], n))}
+        return {name: futures[name].result() for name in sorted(tables)}
+
+
 def export_tables(con, tables: dict[str, str], out_dir: Path, ctx: ExportContext) -> dict[str, int]:
     """Write every table (``{name: qualified table}``) as XPT v5 and Dataset-JSON 1.1 into
     ``out_dir``, replacing it as a whole; returns rows per name."""
@@ -228,10 +257,8 @@ def export_tables(con, tables: dict[str, str], out_dir: Path, ctx: ExportContext
     old = out_dir.with_name(f".{out_dir.name}.{os.getpid()}.old")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    rows: dict[str, int] = {}
     try:
-        for name in sorted(tables):
-            rows[name] = write_domain(con, name, tables[name], tmp, ctx)
+        rows = _write_domains(con, tables, tmp, ctx)
         shutil.rmtree(old, ignore_errors=True)
         if out_dir.exists():
             os.replace(out_dir, old)
@@ -251,8 +278,10 @@ def export_domains(frames: dict[str, pl.DataFrame], out_dir: Path, ctx: ExportCo
 
     con = duckdb.connect()
     try:
-        for name, frame in frames.items():
-            con.register(f"_export_{name}", frame.to_arrow())
-        return export_tables(con, {name: f"_export_{name}" for name in frames}, out_dir, ctx)
+        for name, frame in frames.items():  # tables, not registered frames: every cursor sees them
+            con.register("_frame", to_arrow(frame))  # all-null columns as text (a table would make them INTEGER)
+            con.execute(f'CREATE TABLE "_export_{name}" AS SELECT * FROM _frame')
+            con.unregister("_frame")
+        return export_tables(con, {name: f'"_export_{name}"' for name in frames}, out_dir, ctx)
     finally:
         con.close()
