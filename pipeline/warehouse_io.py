@@ -14,6 +14,10 @@ import polars as pl
 import pyarrow as pa
 
 
+#: rows of a DuckDB row group (its default ``row_group_size``)
+ROW_GROUP_ROWS = 122_880
+
+
 def read_table(con: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame:
     return pl.from_arrow(con.sql(f"SELECT * FROM {table}").to_arrow_table())
 
@@ -34,9 +38,23 @@ def to_arrow(frame: pl.DataFrame | pa.Table) -> pa.Table:
     return frame.with_columns(pl.col(pl.Null).cast(pl.Utf8)).to_arrow()
 
 
+def in_row_groups(arrow: pa.Table, rows: int = ROW_GROUP_ROWS) -> pa.Table:
+    """``arrow`` as record batches of one DuckDB row group each (the last may be shorter).
+
+    Why: DuckDB writes an Arrow table with one thread per record batch. A batch that ends
+    inside a row group leaves every thread a partial row group, which DuckDB writes once and
+    then merges and writes again at the next checkpoint: a polars frame cut from three subject
+    chunks (ADLB of 100,000 subjects, 983,040 rows) took 3.7 s to insert and 3.8 s more to
+    checkpoint, against 3.4 s in all with batches of whole row groups. Combining the chunks
+    copies the table once when it has more than one.
+    """
+    return pa.Table.from_batches(arrow.combine_chunks().to_batches(max_chunksize=rows), schema=arrow.schema)
+
+
 def _from_frame(con: duckdb.DuckDBPyConnection, sql: str, frame: pl.DataFrame | pa.Table) -> int:
-    """Run ``sql``, which reads the frame as ``_frame_to_write`` (Arrow)."""
-    arrow = to_arrow(frame)
+    """Run ``sql``, which reads the frame as ``_frame_to_write`` (Arrow, in whole row groups:
+    :func:`in_row_groups`)."""
+    arrow = in_row_groups(to_arrow(frame))
     con.register("_frame_to_write", arrow)
     try:
         con.execute(sql)
@@ -208,10 +226,6 @@ def subject_frames(con: duckdb.DuckDBPyConnection, table: str, key: str = "USUBJ
         yield read_table(con, table)
         return
     yield from read_chunks(con, table, subject_chunks(con, [table], key_sql=key, max_rows=max_rows), key_sql=key)
-
-
-#: rows of a DuckDB row group (its default ``row_group_size``)
-ROW_GROUP_ROWS = 122_880
 
 
 class ChunkedTable:

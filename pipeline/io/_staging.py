@@ -15,6 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.forms import FORMS, KEY_COLUMNS, LINEAGE_COLUMNS
+from pipeline.warehouse_io import ROW_GROUP_ROWS
 
 from .errors import StructuralError
 
@@ -80,7 +81,10 @@ def write_staged(
     ``SRC_FILE``) it lacks are added as nulls, extra columns are dropped (the format module
     has already reported them). Empty strings become null here and nowhere else. The table is
     written to a temporary name and renamed, so a parse error half-way leaves no partial file.
-    Returns the number of rows written.
+    Its Parquet row groups hold one DuckDB row group each (``ROW_GROUP_ROWS``): DuckDB loads
+    ``raw.<form>`` one Parquet row group per thread, and groups of another size leave each
+    thread partial row groups to merge (raw LB of 100,000 subjects: 15.1 s with polars'
+    default groups, 11.2 s with aligned ones). Returns the number of rows written.
     """
     present = set(lf.collect_schema().names())
     exprs: list[pl.Expr] = []
@@ -100,7 +104,7 @@ def write_staged(
     path = staged_path(out_dir, form)
     tmp = path.with_name(path.name + ".part")
     try:
-        lf.select(exprs).sink_parquet(tmp)
+        lf.select(exprs).sink_parquet(tmp, row_group_size=ROW_GROUP_ROWS)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
