@@ -41,7 +41,8 @@ def adam_chunk_rows() -> int:
 def adam_duckdb_memory_limit() -> str | None:
     """DuckDB buffer pool while ADaM derives (``ops.scale.adam_duckdb_memory_limit``; absent:
     the load's own). At 100,000 subjects the ADaM step holds the load's peak memory; its DuckDB
-    side (reading SDTM chunks, appending ADaM) ran as fast with 800 MB of pool as with 1.5 GB."""
+    side (reading SDTM chunks, appending ADaM) ran as fast with 300 MB of pool as with 1.5 GB
+    (500 MB is set, a margin)."""
     from pipeline import config
 
     return config.ops()["scale"].get("adam_duckdb_memory_limit")
