@@ -176,11 +176,19 @@ def row_spans(con: duckdb.DuckDBPyConnection, table: str, chunks: list[SubjectCh
     ).to_arrow_table())
     if per_key.is_empty():
         return [(0, -1)] * len(chunks)
-    bounds = pl.Series([c.lo for c in chunks[1:]], dtype=per_key["k"].dtype)
+    dtype = per_key["k"].dtype
+    bounds = pl.Series([c.lo for c in chunks[1:]], dtype=dtype)
     # a key's chunk: the number of chunk starts at or below it; null keys are in the first
     chunk = pl.Series("chunk", bounds.search_sorted(per_key["k"], side="right"))
+    per_key = per_key.with_columns(pl.when(pl.col("k").is_null()).then(0).otherwise(chunk).alias("chunk"))
+    # keys outside every chunk (``chunks`` need not cover the table) are not read
+    edges = pl.DataFrame({"chunk": pl.Series(range(len(chunks)), dtype=per_key["chunk"].dtype),
+                          "_lo": pl.Series([c.lo for c in chunks], dtype=dtype),
+                          "_hi": pl.Series([c.hi for c in chunks], dtype=dtype)})
+    k, lo, hi = pl.col("k"), pl.col("_lo"), pl.col("_hi")
+    inside = pl.when(k.is_null()).then(lo.is_null()).otherwise((lo.is_null() | (k >= lo)) & (hi.is_null() | (k < hi)))
     spans = (
-        per_key.with_columns(pl.when(pl.col("k").is_null()).then(0).otherwise(chunk).alias("chunk"))
+        per_key.join(edges, on="chunk").filter(inside)
         .group_by("chunk").agg(pl.col("n").sum(), pl.col("lo").min(), pl.col("hi").max())
     )
     if (spans["hi"] - spans["lo"] + 1 != spans["n"]).any():

@@ -42,6 +42,18 @@ def test_chunks_whose_rows_lie_together_are_read_by_row_id_span_with_the_same_ro
         assert [f["V"].to_list() for f in read_chunks(con, table, chunks)] == by_key
     assert [f["V"].to_list() for f in read_chunks(con, "c", chunks)] == [[4, 1, 2], [3], [5, 6, 7], []]
 
+
+def test_chunks_that_do_not_cover_the_table_read_only_their_own_rows():
+    con = _con()
+    con.execute("CREATE TABLE c AS SELECT * FROM a ORDER BY USUBJID NULLS FIRST, V")
+    chunks = subject_chunks(con, ["a", "b"], max_rows=3)  # [NULL,S1] [S2] [S3] [S4]
+    # the first two chunks only: S3 (rows 4-6) is after the last one's end, not part of it
+    assert row_spans(con, "c", chunks[:2]) == [(0, 2), (3, 3)]
+    assert [f["V"].to_list() for f in read_chunks(con, "c", chunks[:2])] == [[4, 1, 2], [3]]
+    # the middle two: neither the NULL key nor S1 (before the first start) is read
+    assert row_spans(con, "c", chunks[1:3]) == [(3, 3), (4, 6)]
+    assert [f["V"].to_list() for f in read_chunks(con, "c", chunks[1:3])] == [[3], [5, 6, 7]]
+
 def test_one_chunk_when_small_and_for_an_expression_key():
     con = _con()
     assert len(subject_chunks(con, ["a"], max_rows=100)) == 1
