@@ -215,3 +215,20 @@ def test_hand_made_stg_visits_days_epochs_and_flags(tmp_path):
     assert got[("NEUT", "2021-12-20T08:00")][7] == "3,1"  # LBORRES as delivered
     assert [r[8] for r in rows] == list(range(1, len(rows) + 1))
     assert rows[0][0] == "ALT"  # LBSEQ sorts LBTESTCD first
+
+
+def test_unscheduled_visit_names_its_forms_once_each_in_order(tmp_path):
+    """SV.SVUPDES of an unscheduled visit lists the forms with records on it: distinct, sorted,
+    comma-separated; scheduled visits have none."""
+    con = duckdb.connect(str(tmp_path / "tiny.duckdb"))
+    con.execute(_STG)
+    # the unscheduled lab of 2022-01-17 also has vital signs and an echo that day
+    con.execute("INSERT INTO stg.vs VALUES ('001', 'UNSCHEDULED', '2022-01-17')")
+    con.execute("INSERT INTO stg.echo VALUES ('001', 'UNSCHEDULED', '2022-01-17')")
+    models = discover(SQL_ROOT)
+    for name in ("int_subject_dates", "dm", "int_visits", "sv"):
+        materialize(con, models[name], models)
+    sv = dict(con.execute("SELECT VISIT, SVUPDES FROM sdtm.sv").fetchall())
+    assert sv["UNSCHEDULED 101.01"] == "UNSCHEDULED VISIT: ECHO, LB, VS"
+    assert sv["UNSCHEDULED 103.01"] == "UNSCHEDULED VISIT: LB"
+    assert sv["CYCLE 1 DAY 1"] is None and sv["SCREENING"] is None

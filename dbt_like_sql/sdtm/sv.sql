@@ -14,9 +14,11 @@ WITH performed AS (
     SELECT SUBJID, VISITNUM, any_value(VISIT) AS VISIT, bool_or(UNSCHEDFL) AS UNSCHEDFL,
            min(CASE WHEN dtc_complete(VISDAT) THEN substr(VISDAT, 1, 10) END) AS SVSTDTC,
            max(CASE WHEN dtc_complete(VISDAT) THEN substr(VISDAT, 1, 10) END) AS SVENDTC,
-           string_agg(DISTINCT FORM, ', ' ORDER BY FORM) AS FORMS
-    FROM (SELECT * EXCLUDE (FORMS), unnest(string_split(FORMS, ',')) AS FORM
-          FROM {{ ref('int_visits') }} WHERE VISITNUM IS NOT NULL)
+           -- the forms of every record of the visit, merged, deduplicated and sorted as lists:
+           -- string_agg(DISTINCT FORM ORDER BY FORM) over the unnested forms took 5.3 of the
+           -- model's 5.4 s at 100,000 subjects
+           array_to_string(list_sort(list_distinct(flatten(list(string_split(FORMS, ','))))), ', ') AS FORMS
+    FROM {{ ref('int_visits') }} WHERE VISITNUM IS NOT NULL
     GROUP BY SUBJID, VISITNUM
 ),
 ta_done AS (
