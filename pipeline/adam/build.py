@@ -219,13 +219,18 @@ def derive_adam(sdtm: dict[str, pl.DataFrame], *, dco: date | None = None,
 def by_subject(frame: pl.DataFrame) -> pl.DataFrame:
     """``frame`` ordered by USUBJID (nulls first), each subject's records in derivation order
     (stable sort): the order the datasets have whether derived whole or by subject chunk
-    (whose key ranges follow each other), e.g. ADEX: a subject's records, then its parameters."""
+    (whose key ranges follow each other), e.g. ADEX: a subject's records, then its parameters.
+    A frame already in that order (ADLB, ADAE: derived in the SDTM order) is returned as is."""
+    if frame["USUBJID"].is_sorted(nulls_last=False):
+        return frame
     return frame.sort("USUBJID", nulls_last=False, maintain_order=True)
 
 
 def with_studyid(frame: pl.DataFrame, adsl: pl.DataFrame) -> pl.DataFrame:
     """``STUDYID`` on every record (from ADSL where absent or null, e.g. the subject-level
     parameters stacked under ADEX's record level), as every ADaM dataset carries it."""
+    if "STUDYID" in frame.columns and frame["STUDYID"].null_count() == 0:
+        return frame.with_columns(pl.col("USUBJID").cast(pl.String)).select("STUDYID", *[c for c in frame.columns if c != "STUDYID"])
     ids = adsl.select(pl.col("USUBJID").cast(pl.String), pl.col("STUDYID").alias("_STUDYID"))
     out = frame.with_columns(pl.col("USUBJID").cast(pl.String)).join(ids, on="USUBJID", how="left")
     own = [pl.col("STUDYID")] if "STUDYID" in frame.columns else []
