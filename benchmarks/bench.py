@@ -4,8 +4,8 @@ For each size it generates a CSV export (default mess rate, seed 1; reused when
 ``export.json`` matches), runs one full ``nightly_load`` in a fresh process (in-process
 executor, no UI) with :mod:`benchmarks.load_once`, and DuckDB's plain ``read_csv`` of the same
 files with :mod:`benchmarks.lower_bound`. It writes ``benchmarks/results.md``: the machine,
-then per size the wall time of each layer, peak RSS, the lower bound and the ratio of the
-full load to it. Work files live in ``benchmarks/.work/`` (ignored by git; large).
+then per size the wall time and CPU seconds of each layer, peak RSS, the cores kept busy, the
+lower bound and the ratio of the full load to it. Work files live in ``benchmarks/.work/`` (ignored by git; large).
 
 Subject numbers of a synthetic trial above 999 subjects need more than this trial's three
 digits: each size gets a copy of the trial configuration with ``trial.subjid_digits`` widened,
@@ -115,6 +115,7 @@ def markdown(results: list[dict]) -> str:
         lines.append(f"| {r['subjects']:,} | {r['raw_mb']:.0f} | {floor['rows']:,} | {gen} | " + " | ".join(layers)
                      + f" | {load['wall_s']:.1f} | {load['peak_rss_mb']:.0f} | {floor['seconds']:.2f} | "
                      + (f"{load['wall_s'] / floor['seconds']:.0f}x |" if load["success"] else "FAILED |"))
+    lines += cpu_markdown(results)
     lines += cells_markdown(results)
     lines += ["", "Slowest steps per size (seconds):", ""]
     for r in results:
@@ -126,6 +127,23 @@ def markdown(results: list[dict]) -> str:
         for failure in r["load"].get("failures", []):
             lines.append(f"  - load FAILED: {failure}")
     return "\n".join(lines) + "\n"
+
+
+def cpu_markdown(results: list[dict]) -> list[str]:
+    """CPU seconds per layer (all threads of the load's process) and the cores kept busy over
+    the full load (CPU seconds / wall seconds): near the core count, a layer gets faster only
+    by doing less work; well below it, by overlapping work."""
+    rows = [r for r in results if r["load"].get("cpu_s")]
+    if not rows:
+        return []
+    lines = ["", f"CPU seconds per layer (all threads), and the cores the full load kept busy (of {os.cpu_count()}):", "",
+             "| subjects | " + " | ".join(LAYER_ORDER) + " | full load | cores busy |",
+             "|---:|" + "---:|" * (len(LAYER_ORDER) + 2)]
+    for r in rows:
+        load = r["load"]
+        lines.append(f"| {r['subjects']:,} | " + " | ".join(f"{load['layers_cpu_s'].get(k, 0.0):.1f}" for k in LAYER_ORDER)
+                     + f" | {load['cpu_s']:.1f} | {load['cpu_s'] / load['wall_s']:.2f} |")
+    return lines
 
 
 CELL_SCHEMAS = ("raw", "validation", "stg", "quarantine", "qa", "sdtm", "adam", "endpoints", "ops")

@@ -9,6 +9,7 @@ steps is reported as ``orchestration``.
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
 import os
 import resource
@@ -44,8 +45,9 @@ def step_layers(defs, entries) -> dict[str, str]:
 
 
 class RssSampler(threading.Thread):
-    """Resident set size of this process every ``interval`` seconds, to find the step that
-    peaks (``getrusage`` only gives the overall peak)."""
+    """Resident set size and CPU time of this process every ``interval`` seconds: samples
+    ``(time, RSS MB, CPU seconds)``, to find the step that peaks (``getrusage`` only gives the
+    overall peak) and how many of the machine's cores each step kept busy."""
 
     def __init__(self, interval: float = 0.25, cap_mb: float | None = None, on_cap=None):
         super().__init__(daemon=True)
@@ -56,7 +58,7 @@ class RssSampler(threading.Thread):
         page = os.sysconf("SC_PAGE_SIZE")
         while not self._stop_event.is_set():
             with open("/proc/self/statm") as fh:
-                self.samples.append((time.time(), int(fh.read().split()[1]) * page / 2**20))
+                self.samples.append((time.time(), int(fh.read().split()[1]) * page / 2**20, time.process_time()))
             if self.cap_mb and self.samples[-1][1] > self.cap_mb and self.on_cap:
                 self.on_cap(self.samples[-1][1])
             self._stop_event.wait(self.interval)
@@ -83,7 +85,25 @@ def step_windows(entries) -> dict[str, tuple[float, float]]:
 
 def step_peak_rss(windows: dict[str, tuple[float, float]], samples) -> dict[str, float]:
     """step key -> highest RSS (MB) sampled while it ran."""
-    return {step: max((mb for t, mb in samples if a <= t <= b), default=0.0) for step, (a, b) in windows.items()}
+    return {step: max((mb for t, mb, _ in samples if a <= t <= b), default=0.0) for step, (a, b) in windows.items()}
+
+
+def cpu_at(samples, t: float) -> float:
+    """CPU seconds of the process at time ``t``, interpolated between the samples around it."""
+    times = [s[0] for s in samples]
+    i = min(max(bisect.bisect_left(times, t), 1), len(samples) - 1)
+    (t0, _, c0), (t1, _, c1) = samples[i - 1], samples[i]
+    return c0 if t1 == t0 else c0 + (c1 - c0) * min(max((t - t0) / (t1 - t0), 0.0), 1.0)
+
+
+def step_cpu_seconds(windows: dict[str, tuple[float, float]], samples) -> dict[str, float]:
+    """step key -> CPU seconds (all threads) the process used while it ran.
+
+    Why: the machine has few cores; CPU seconds over wall seconds says whether a step kept
+    them busy (then only less work makes it faster) or waited (then overlapping work would)."""
+    if len(samples) < 2:
+        return {}
+    return {step: cpu_at(samples, b) - cpu_at(samples, a) for step, (a, b) in windows.items()}
 
 
 def step_seconds(entries) -> dict[str, float]:
@@ -113,11 +133,16 @@ def failures(entries) -> list[str]:
 def measured(entries, wall: float, samples, layers: dict[str, str]) -> dict:
     """Seconds per layer, slowest steps and their RSS, from a run's event log (complete or not)."""
     per_layer: dict[str, float] = defaultdict(float)
+    cpu_layer: dict[str, float] = defaultdict(float)
     per_step = step_seconds(entries)
     for step, secs in per_step.items():
         per_layer[layers.get(step, "other")] += secs
     per_layer["orchestration"] = max(0.0, wall - sum(per_step.values()))
-    return {"wall_s": wall, "layers_s": dict(per_layer),
+    for step, secs in step_cpu_seconds(step_windows(entries), samples).items():
+        cpu_layer[layers.get(step, "other")] += secs
+    cpu = samples[-1][2] - samples[0][2] if len(samples) > 1 else 0.0
+    cpu_layer["orchestration"] = max(0.0, cpu - sum(cpu_layer.values()))
+    return {"wall_s": wall, "layers_s": dict(per_layer), "cpu_s": cpu, "layers_cpu_s": dict(cpu_layer),
             "top_steps_s": sorted(per_step.items(), key=lambda kv: -kv[1])[:10],
             "top_steps_rss_mb": sorted(step_peak_rss(step_windows(entries), samples).items(), key=lambda kv: -kv[1])[:10],
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}

@@ -5,8 +5,9 @@ import json
 import duckdb
 
 from benchmarks import lower_bound
-from benchmarks.bench import cells_markdown
+from benchmarks.bench import cells_markdown, cpu_markdown
 from benchmarks.cells import cells_by_schema
+from benchmarks.load_once import cpu_at, step_cpu_seconds, step_peak_rss
 
 
 def test_cells_by_schema_counts_rows_times_columns_of_tables_only(tmp_path):
@@ -35,3 +36,20 @@ def test_cells_table_states_the_ratio_to_the_lower_bound():
     row = cells_markdown([result])[-1]
     assert row.startswith("| 1,000 | 2.0 | 0.0 |")
     assert row.endswith("| 1.0 | 6.0 | 2.0 | 3.0x |")
+
+
+def test_cpu_seconds_of_a_step_are_interpolated_between_samples():
+    # (time, RSS MB, CPU s): 2 cores busy from t=10 to t=12, idle before and after
+    samples = [(9.0, 100, 5.0), (10.0, 100, 5.0), (11.0, 120, 7.0), (12.0, 110, 9.0), (13.0, 100, 9.0)]
+    got = step_cpu_seconds({"busy": (10.0, 12.0), "half": (10.5, 11.0), "idle": (12.0, 13.0), "late": (12.5, 20.0)}, samples)
+    assert got == {"busy": 4.0, "half": 1.0, "idle": 0.0, "late": 0.0}
+    assert cpu_at(samples, 8.0) == 5.0 and cpu_at(samples, 11.5) == 8.0
+    assert step_peak_rss({"busy": (10.0, 12.0)}, samples) == {"busy": 120}
+
+
+def test_cpu_table_states_cores_busy_per_size():
+    result = {"subjects": 100_000, "load": {"wall_s": 100.0, "cpu_s": 172.0,
+                                            "layers_cpu_s": {"ingest": 20.0, "adam": 150.0, "orchestration": 2.0}}}
+    lines = cpu_markdown([result, {"subjects": 10, "load": {"error": "crashed"}}])
+    assert lines[-1] == "| 100,000 | 20.0 | 0.0 | 0.0 | 0.0 | 150.0 | 0.0 | 0.0 | 0.0 | 2.0 | 172.0 | 1.72 |"
+    assert len([line for line in lines if line.startswith("| 10 |")]) == 0
