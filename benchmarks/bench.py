@@ -5,7 +5,8 @@ For each size it generates a CSV export (default mess rate, seed 1; reused when
 executor, no UI) with :mod:`benchmarks.load_once`, and DuckDB's plain ``read_csv`` of the same
 files with :mod:`benchmarks.lower_bound`. It writes ``benchmarks/results.md``: the machine,
 then per size the wall time and CPU seconds of each layer, peak RSS, the cores kept busy, the
-lower bound and the ratio of the full load to it. Work files live in ``benchmarks/.work/`` (ignored by git; large).
+lower bound and the ratio of the full load to it. Work files live in ``benchmarks/.work/``
+(ignored by git; large).
 
 Subject numbers of a synthetic trial above 999 subjects need more than this trial's three
 digits: each size gets a copy of the trial configuration with ``trial.subjid_digits`` widened,
