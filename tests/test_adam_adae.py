@@ -14,7 +14,7 @@ from pipeline.adam.adae import (
     derive_trtemfl,
     merge_suppae,
 )
-from pipeline.adam.dates import derive_dthdt, derive_nactdt, derive_vars_dt, impute_dthdt, impute_nactdt, study_day
+from pipeline.adam.dates import derive_dthdt, derive_nactdt, derive_vars_dt, study_day
 
 TRTSDT = date(2022, 1, 10)
 TRTEDT = date(2022, 4, 5)
@@ -71,19 +71,23 @@ def test_dthdt_imputation_example():
             "LSTALVDT": [date(2022, 11, 12), date(2022, 3, 1), date(2022, 9, 1), date(2022, 1, 1), date(2022, 10, 1)],
         }
     )
-    dt, fl = impute_dthdt("DTHDTC", "LSTALVDT")
-    out = df.with_columns(dt.alias("DTHDT"), fl.alias("DTHDTF"))
+    out = derive_dthdt(df)
+    assert out.columns == ["DTHDTC", "LSTALVDT", "DTHDT", "DTHDTF"]
+    # LSTALVDT inside the month / year raises the first possible day to it; one before the
+    # reported month (the last row) does not move the death out of it
     assert out["DTHDT"].to_list() == [date(2022, 11, 12), date(2022, 3, 1), date(2022, 9, 15), None, date(2022, 11, 1)]
     assert out["DTHDTF"].to_list() == ["D", "M", None, None, "D"]
-    # ADSL's derivation (date parts parsed once) gives the same columns, in the same places
-    assert derive_dthdt(df).equals(out)
+    # an existing DTHDT column is replaced in place
     assert derive_dthdt(df.select(pl.lit(None, pl.Date).alias("DTHDT"), pl.all())).columns == ["DTHDT", "DTHDTC", "LSTALVDT", "DTHDTF"]
 
 
 def test_nactdt_not_before_trtedt_plus_one():
-    df = pl.DataFrame({"DTC": ["2022-04", "2022-05", "2022-04-20"], "TRTEDT": [TRTEDT] * 3})
-    out = df.select(impute_nactdt("DTC", "TRTEDT").alias("N"))["N"].to_list()
-    assert out == [date(2022, 4, 6), date(2022, 5, 1), date(2022, 4, 20)]
+    # one record per subject: each record's imputed start (TRTEDT 2022-04-05)
+    one = pl.DataFrame({"USUBJID": ["A", "B", "C", "D"], "STDTC": ["2022-04", "2022-05", "2022-04-20", "2022-03"]})
+    adsl_one = pl.DataFrame({"USUBJID": ["A", "B", "C", "D"], "TRTEDT": [TRTEDT] * 4})
+    out = derive_nactdt(one, adsl_one)["NACTDT"].to_list()
+    # "2022-03" ends before TRTEDT + 1: the floor is outside its range and not applied
+    assert out == [date(2022, 4, 6), date(2022, 5, 1), date(2022, 4, 20), date(2022, 3, 1)]
     adsl = pl.DataFrame({"USUBJID": ["S1", "S2"], "TRTEDT": [TRTEDT, TRTEDT]})
     starts = pl.DataFrame({"USUBJID": ["S1", "S1"], "STDTC": ["2022-06-15", "2022-04"]})
     res = derive_nactdt(starts, adsl)

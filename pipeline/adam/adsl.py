@@ -388,9 +388,8 @@ def derive_lstalvdt(adsl: pl.DataFrame, sdtm: dict[str, pl.DataFrame], *, dco: d
 
 
 def derive_death(adsl: pl.DataFrame) -> pl.DataFrame:
-    """DTHDT / DTHDTF from DM.DTHDTC by the rule of :func:`pipeline.adam.dates.impute_dthdt`
-    (partial death dates imputed with LSTALVDT inside the reported month/year), through
-    :func:`pipeline.adam.dates.derive_dthdt`."""
+    """DTHDT / DTHDTF from DM.DTHDTC by :func:`pipeline.adam.dates.derive_dthdt` (partial
+    death dates imputed with LSTALVDT inside the reported month/year)."""
     return derive_dthdt(adsl, "DTHDTC", "LSTALVDT")
 
 

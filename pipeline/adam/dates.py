@@ -1,8 +1,8 @@
 """Date imputation helpers shared by the ADaM derivations (adam.md §1-§2).
 
-Python restatement of pharmaverse admiral ``impute_dtc_dt`` / ``compute_dtf`` /
-``derive_vars_dt`` for ISO 8601 (partial) dates held as text, vectorised as polars
-expressions, plus the two ADSL rules built on them (DTHDT, NACTDT).
+Python restatement of pharmaverse admiral ``derive_vars_dt`` (``impute_dtc_dt`` +
+``compute_dtf``) for ISO 8601 (partial) dates held as text, vectorised in polars, plus the two
+ADSL rules built on it (DTHDT, NACTDT).
 
 Partial-date grammar understood: ``YYYY``, ``YYYY-MM``, ``YYYY-MM-DD`` (anything after the
 date part, e.g. ``THH:MM``, is ignored) and the ISO 8601 "missing component" form with
@@ -73,15 +73,6 @@ def dtc_components(dtc: IntoExpr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
     return y, m, d
 
 
-def dtc_range(dtc: IntoExpr) -> tuple[pl.Expr, pl.Expr]:
-    """First and last possible date of a (partial) ISO 8601 date; both null if year missing.
-
-    Example: ``"2022-02"`` -> (2022-02-01, 2022-02-28); ``"2022"`` -> (2022-01-01, 2022-12-31);
-    a complete date gives itself twice; an impossible date (``2022-02-30``) gives nulls.
-    """
-    return _range_from_parts(*dtc_components(dtc))
-
-
 def _range_from_parts(y: pl.Expr, m: pl.Expr, d: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     som = pl.date(y, pl.coalesce(m, pl.lit(1, pl.Int32)), 1)  # first of (month or January)
     eom_last = pl.date(y, pl.coalesce(m, pl.lit(12, pl.Int32)), 1).dt.month_end()
@@ -90,16 +81,6 @@ def _range_from_parts(y: pl.Expr, m: pl.Expr, d: pl.Expr) -> tuple[pl.Expr, pl.E
     lo = pl.when(d.is_not_null()).then(full).otherwise(som)
     hi = pl.when(d.is_not_null()).then(full).otherwise(eom_last)
     return lo, hi
-
-
-def compute_dtf(dtc: IntoExpr) -> pl.Expr:
-    """Imputation flag implied by the partiality of ``dtc`` (admiral ``compute_dtf``).
-
-    ``"D"`` day missing, ``"M"`` month (and day) missing, ``"Y"`` year missing (ISO form
-    starting with ``-``), null when the date is complete, malformed or ``dtc`` is null/empty.
-    Example: ``"2022-01"`` -> ``"D"``; ``"2022"`` -> ``"M"``; ``"2022-01-05"`` -> null.
-    """
-    return _dtf_from_parts(_col(dtc), *dtc_components(dtc))
 
 
 def _dtf_from_parts(dtc: pl.Expr, y: pl.Expr, m: pl.Expr, d: pl.Expr) -> pl.Expr:
@@ -120,51 +101,6 @@ def _dtf_from_parts(dtc: pl.Expr, y: pl.Expr, m: pl.Expr, d: pl.Expr) -> pl.Expr
 
 
 _LEVEL = {"n": 0, "N": 0, "D": 1, "M": 2, "Y": 3}
-
-
-def impute_dtc_dt(
-    dtc: IntoExpr,
-    *,
-    highest_imputation: str | None = None,
-    date_imputation: str = "first",
-    min_dates: IntoExpr | Sequence[IntoExpr] | None = None,
-    max_dates: IntoExpr | Sequence[IntoExpr] | None = None,
-) -> pl.Expr:
-    """Impute a partial ISO 8601 date to a Date (admiral ``impute_dtc_dt`` + ``convert_dtc_to_dt``).
-
-    Rule: the partial date spans a range [first, last] of possible dates.
-    - ``date_imputation="first"`` takes ``first`` (01 for the day, January for the month);
-      ``"last"`` takes ``last`` (last day of month / 31 Dec).
-    - ``min_dates``: every min date lying inside [first, last] raises the result to at least
-      that date (``max(imputed, min date)``) - e.g. ASTDT not before TRTSDT. Min dates
-      outside the range are ignored (admiral).
-    - ``max_dates``: every max date inside the range lowers the result to at most that date
-      (``min(imputed, max date)``) - e.g. AENDT not after DTHDT/EOSDT.
-    - ``highest_imputation``: highest component that may be imputed: ``"n"`` none (complete
-      dates only), ``"D"`` day, ``"M"`` month and day, ``"Y"`` year too (year missing ->
-      ``max(min_dates)`` for ``"first"`` / ``min(max_dates)`` for ``"last"``). A date needing
-      more imputation than allowed -> null. Default: config ``adam.astdt_highest_imputation``.
-    Complete dates are returned unchanged (no capping).
-
-    Args:
-        dtc: column name or expression of ISO 8601 text.
-        highest_imputation: ``"n" | "D" | "M" | "Y"``; default from config.
-        date_imputation: ``"first"`` or ``"last"``.
-        min_dates / max_dates: column name(s)/expression(s) of Date type.
-
-    Example:
-        >>> df = pl.DataFrame({"DTC": ["2022-01", "2022-02", "2022"],
-        ...                    "TRTSDT": [date(2022, 1, 10)] * 3})
-        >>> df.select(impute_dtc_dt("DTC", min_dates="TRTSDT"))  # 2022-01-10, 2022-02-01, 2022-01-10
-    """
-    return _impute_core(
-        *dtc_range(dtc),
-        compute_dtf(dtc),
-        highest_imputation=highest_imputation,
-        date_imputation=date_imputation,
-        min_dates=min_dates,
-        max_dates=max_dates,
-    )
 
 
 def _impute_core(
@@ -216,12 +152,28 @@ def derive_vars_dt(
     min_dates: IntoExpr | Sequence[IntoExpr] | None = None,
     max_dates: IntoExpr | Sequence[IntoExpr] | None = None,
 ) -> pl.DataFrame:
-    """Add ``<prefix>DT`` (and ``<prefix>DTF``) from a partial ISO 8601 column (admiral ``derive_vars_dt``).
+    """Add ``<prefix>DT`` (and ``<prefix>DTF``) from a partial ISO 8601 column (admiral
+    ``derive_vars_dt``: ``impute_dtc_dt`` + ``convert_dtc_to_dt`` + ``compute_dtf``).
 
-    Rule: as :func:`impute_dtc_dt`; the flag is ``D``/``M``/``Y`` by the partiality of
-    ``dtc`` when the imputed date is not null (null for complete dates).
+    Rule: the partial date spans a range [first, last] of possible dates.
+    - ``date_imputation="first"`` takes ``first`` (01 for the day, January for the month);
+      ``"last"`` takes ``last`` (last day of month / 31 Dec).
+    - ``min_dates``: every min date lying inside [first, last] raises the result to at least
+      that date (``max(imputed, min date)``) - e.g. ASTDT not before TRTSDT. Min dates
+      outside the range are ignored (admiral).
+    - ``max_dates``: every max date inside the range lowers the result to at most that date
+      (``min(imputed, max date)``) - e.g. AENDT not after DTHDT/EOSDT.
+    - ``highest_imputation``: highest component that may be imputed: ``"n"`` none (complete
+      dates only), ``"D"`` day, ``"M"`` month and day, ``"Y"`` year too (year missing ->
+      ``max(min_dates)`` for ``"first"`` / ``min(max_dates)`` for ``"last"``). A date needing
+      more imputation than allowed -> null. Default: config ``adam.astdt_highest_imputation``.
+    Complete dates are returned unchanged (no capping). The flag is ``D``/``M``/``Y`` by the
+    partiality of ``dtc`` when the imputed date is not null (null for complete dates).
 
-    Args: see :func:`impute_dtc_dt`; ``flag_imputation=False`` omits the DTF column.
+    Args:
+        dtc: column of ISO 8601 text; highest_imputation: ``"n" | "D" | "M" | "Y"``;
+        date_imputation: ``"first"`` or ``"last"``; min_dates / max_dates: Date column
+        name(s)/expression(s); ``flag_imputation=False`` omits the DTF column.
 
     Example:
         >>> derive_vars_dt(ae, "AST", "AESTDTC", min_dates="TRTSDT")   # adds ASTDT, ASTDTF
@@ -266,88 +218,23 @@ def study_day(dt: IntoExpr, ref: IntoExpr = "TRTSDT") -> pl.Expr:
     return pl.when(diff >= 0).then(diff + 1).otherwise(diff).cast(pl.Int64)
 
 
-def impute_dthdt(
-    dthdtc: IntoExpr = "DTHDTC",
-    lstalvdt: IntoExpr = "LSTALVDT",
-    *,
-    highest_imputation: str = "M",
-    within_range_only: bool = True,
-) -> tuple[pl.Expr, pl.Expr]:
-    """ADSL DTHDT / DTHDTF from DM.DTHDTC (adam.md §1).
+def derive_dthdt(df: pl.DataFrame, dthdtc: str = "DTHDTC", lstalvdt: str = "LSTALVDT") -> pl.DataFrame:
+    """Add ADSL DTHDT / DTHDTF from DM.DTHDTC (adam.md §1).
 
     Rule: complete -> as is; missing day -> ``max(first of month, LSTALVDT)``; missing month ->
-    ``max(1 Jan, LSTALVDT)``; flag ``D`` / ``M``; missing year -> null. With
-    ``within_range_only=True`` (default; admiral ``min_dates`` semantics) LSTALVDT is used
-    only when it lies inside the partial date's range, so the death date never leaves the
-    reported month/year (an LSTALVDT after it is a data issue, not a reason to move death).
+    ``max(1 Jan, LSTALVDT)``; flag ``D`` / ``M``; missing year -> null. LSTALVDT is used only
+    when it lies inside the partial date's range (admiral ``min_dates`` semantics), so the death
+    date never leaves the reported month/year: an LSTALVDT after it is a data issue, not a
+    reason to move the death.
 
-    Args:
-        dthdtc: ISO 8601 death date text column.
-        lstalvdt: last-known-alive Date column.
-        highest_imputation: highest component allowed to be imputed (``"M"``).
-        within_range_only: see above; ``False`` applies the max unconditionally.
+    Example: ``DTHDTC "2022-11"``, LSTALVDT 2022-11-12 -> 2022-11-12, ``"D"``; LSTALVDT
+    2022-10-01 (before the month) -> 2022-11-01, ``"D"``.
 
-    Returns ``(DTHDT expr, DTHDTF expr)`` (unaliased).
-
-    Example: ``DTHDTC "2022-11"``, LSTALVDT 2022-11-12 -> 2022-11-12, ``"D"``.
-    """
-    if within_range_only:
-        dt = impute_dtc_dt(
-            dthdtc, highest_imputation=highest_imputation, date_imputation="first", min_dates=lstalvdt
-        )
-    else:
-        base = impute_dtc_dt(dthdtc, highest_imputation=highest_imputation, date_imputation="first")
-        flag0 = compute_dtf(dthdtc)
-        lv = _col(lstalvdt)
-        dt = (
-            pl.when(flag0.is_not_null() & lv.is_not_null() & base.is_not_null() & (lv > base))
-            .then(lv)
-            .otherwise(base)
-        )
-    flag = pl.when(dt.is_not_null()).then(compute_dtf(dthdtc)).otherwise(pl.lit(None, pl.Utf8))
-    return dt, flag
-
-
-def derive_dthdt(df: pl.DataFrame, dthdtc: str = "DTHDTC", lstalvdt: str = "LSTALVDT") -> pl.DataFrame:
-    """Add DTHDT / DTHDTF by the rule of :func:`impute_dthdt` (``within_range_only``, highest
-    imputation ``M``).
-
-    Why not ``df.with_columns(impute_dthdt(...))``: the same imputation through
-    :func:`derive_vars_dt` parses the date parts once into columns; planning the single large
-    expression tree costs a fixed ~0.15 s per call, paid once per ADaM subject chunk.
+    Why :func:`derive_vars_dt` (date parts parsed once into columns) and not one expression:
+    planning a single large expression tree cost a fixed ~0.15 s per call, paid once per ADaM
+    subject chunk.
     """
     return derive_vars_dt(df, "DTH", dthdtc, highest_imputation="M", date_imputation="first", min_dates=lstalvdt)
-
-
-def impute_nactdt(
-    dtc: IntoExpr,
-    trtedt: IntoExpr = "TRTEDT",
-    *,
-    highest_imputation: str = "M",
-    within_range_only: bool = True,
-) -> pl.Expr:
-    """Start date of a new anti-cancer therapy (one record) for ADSL NACTDT (adam.md §1).
-
-    Rule: complete -> as is; partial -> first possible day, but not before ``TRTEDT + 1``
-    (admiral ``min_dates`` semantics: applied when ``TRTEDT + 1`` lies inside the partial
-    date's range; ``within_range_only=False`` applies it unconditionally). Year missing -> null.
-
-    Args:
-        dtc: ISO 8601 start-date text; trtedt: Date of last dose.
-        highest_imputation: highest component allowed to be imputed (``"M"``).
-        within_range_only: see above.
-
-    Example: TRTEDT 2022-04-05: ``"2022-04"`` -> 2022-04-06; ``"2022-05"`` -> 2022-05-01.
-    """
-    floor = _col(trtedt) + pl.duration(days=1)
-    if within_range_only:
-        return impute_dtc_dt(dtc, highest_imputation=highest_imputation, date_imputation="first", min_dates=floor)
-    base = impute_dtc_dt(dtc, highest_imputation=highest_imputation, date_imputation="first")
-    return (
-        pl.when(compute_dtf(dtc).is_not_null() & floor.is_not_null() & (floor > base))
-        .then(floor)
-        .otherwise(base)
-    )
 
 
 def derive_nactdt(
@@ -357,27 +244,25 @@ def derive_nactdt(
     dtc: str = "STDTC",
     by: str = "USUBJID",
     trtedt: str = "TRTEDT",
-    within_range_only: bool = True,
 ) -> pl.DataFrame:
-    """Add NACTDT to ADSL: earliest imputed start over all subsequent-therapy records.
+    """Add NACTDT to ADSL (adam.md §1): earliest imputed start over all subsequent-therapy records.
 
     Rule: each record of ``starts`` (SUBTX / CM subsequent anticancer therapy / PR subsequent
-    procedures, stacked by the caller with one ISO 8601 column ``dtc``) is imputed with
-    :func:`impute_nactdt`; NACTDT = per-subject minimum; subjects without records -> null.
+    procedures, stacked by the caller with one ISO 8601 column ``dtc``) is imputed: complete ->
+    as is; partial -> first possible day, but not before ``TRTEDT + 1`` (admiral ``min_dates``
+    semantics: applied when ``TRTEDT + 1`` lies inside the partial date's range); year missing
+    -> null. NACTDT = per-subject minimum; subjects without records -> null.
 
     Args:
         starts: long frame (``by``, ``dtc``); adsl: one row per ``by`` with ``trtedt``.
-        dtc, by, trtedt: column names; within_range_only: see :func:`impute_nactdt`.
+        dtc, by, trtedt: column names.
 
-    Example: records ``["2022-04", "2022-06-15"]`` with TRTEDT 2022-04-05 -> NACTDT 2022-04-06.
+    Example: TRTEDT 2022-04-05: ``"2022-04"`` -> 2022-04-06; ``"2022-05"`` -> 2022-05-01;
+    records ``["2022-04", "2022-06-15"]`` -> NACTDT 2022-04-06.
     """
     recs = starts.select(by, dtc).join(adsl.select(by, trtedt), on=by, how="inner")
-    if within_range_only:  # impute_nactdt's rule on date parts parsed once (see derive_dthdt)
-        floor = (pl.col(trtedt) + pl.duration(days=1)).alias("_FLOOR")
-        recs = derive_vars_dt(recs.with_columns(floor), "_NACT", dtc, highest_imputation="M", date_imputation="first",
-                              flag_imputation=False, min_dates="_FLOOR").rename({"_NACTDT": "_NACT"})
-    else:
-        recs = recs.with_columns(impute_nactdt(dtc, trtedt, within_range_only=False).alias("_NACT"))
+    floor = (pl.col(trtedt) + pl.duration(days=1)).alias("_FLOOR")
+    recs = derive_vars_dt(recs.with_columns(floor), "_NACT", dtc, highest_imputation="M", date_imputation="first",
+                          flag_imputation=False, min_dates="_FLOOR").rename({"_NACTDT": "_NACT"})
     first = recs.group_by(by).agg(pl.col("_NACT").min().alias("NACTDT"))
-    out = adsl.drop("NACTDT", strict=False).join(first, on=by, how="left")
-    return out
+    return adsl.drop("NACTDT", strict=False).join(first, on=by, how="left")
