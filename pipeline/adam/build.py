@@ -220,7 +220,8 @@ def by_subject(frame: pl.DataFrame) -> pl.DataFrame:
     """``frame`` ordered by USUBJID (nulls first), each subject's records in derivation order
     (stable sort): the order the datasets have whether derived whole or by subject chunk
     (whose key ranges follow each other), e.g. ADEX: a subject's records, then its parameters.
-    A frame already in that order (ADLB, ADAE: derived in the SDTM order) is returned as is."""
+    A frame already in that order (ADSL, ADAE, ADLB, ADRS, ADTR; not ADEX, ADTTE) is returned
+    as is."""
     if frame["USUBJID"].is_sorted(nulls_last=False):
         return frame
     return frame.sort("USUBJID", nulls_last=False, maintain_order=True)
