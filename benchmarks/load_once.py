@@ -106,11 +106,6 @@ def step_cpu_seconds(windows: dict[str, tuple[float, float]], samples) -> dict[s
     return {step: cpu_at(samples, b) - cpu_at(samples, a) for step, (a, b) in windows.items()}
 
 
-def step_seconds(entries) -> dict[str, float]:
-    """step key -> seconds from STEP_START to STEP_SUCCESS / STEP_FAILURE."""
-    return {step: b - a for step, (a, b) in step_windows(entries).items()}
-
-
 def failures(entries) -> list[str]:
     """Failed steps (root cause) and failed ERROR checks: why a load did not publish."""
     out = []
@@ -131,20 +126,22 @@ def failures(entries) -> list[str]:
 
 
 def measured(entries, wall: float, samples, layers: dict[str, str]) -> dict:
-    """Seconds per layer, slowest steps and their RSS, from a run's event log (complete or not)."""
+    """Seconds and CPU seconds per layer, slowest steps and their RSS, from a run's event log
+    (complete or not)."""
+    windows = step_windows(entries)
+    per_step = {step: b - a for step, (a, b) in windows.items()}
     per_layer: dict[str, float] = defaultdict(float)
     cpu_layer: dict[str, float] = defaultdict(float)
-    per_step = step_seconds(entries)
     for step, secs in per_step.items():
         per_layer[layers.get(step, "other")] += secs
     per_layer["orchestration"] = max(0.0, wall - sum(per_step.values()))
-    for step, secs in step_cpu_seconds(step_windows(entries), samples).items():
+    for step, secs in step_cpu_seconds(windows, samples).items():
         cpu_layer[layers.get(step, "other")] += secs
     cpu = samples[-1][2] - samples[0][2] if len(samples) > 1 else 0.0
     cpu_layer["orchestration"] = max(0.0, cpu - sum(cpu_layer.values()))
     return {"wall_s": wall, "layers_s": dict(per_layer), "cpu_s": cpu, "layers_cpu_s": dict(cpu_layer),
             "top_steps_s": sorted(per_step.items(), key=lambda kv: -kv[1])[:10],
-            "top_steps_rss_mb": sorted(step_peak_rss(step_windows(entries), samples).items(), key=lambda kv: -kv[1])[:10],
+            "top_steps_rss_mb": sorted(step_peak_rss(windows, samples).items(), key=lambda kv: -kv[1])[:10],
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 

@@ -54,6 +54,7 @@ def test_chunks_that_do_not_cover_the_table_read_only_their_own_rows():
     assert row_spans(con, "c", chunks[1:3]) == [(3, 3), (4, 6)]
     assert [f["V"].to_list() for f in read_chunks(con, "c", chunks[1:3])] == [[3], [5, 6, 7]]
 
+
 def test_one_chunk_when_small_and_for_an_expression_key():
     con = _con()
     assert len(subject_chunks(con, ["a"], max_rows=100)) == 1

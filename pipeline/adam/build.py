@@ -230,13 +230,12 @@ def by_subject(frame: pl.DataFrame) -> pl.DataFrame:
 def with_studyid(frame: pl.DataFrame, adsl: pl.DataFrame) -> pl.DataFrame:
     """``STUDYID`` on every record (from ADSL where absent or null, e.g. the subject-level
     parameters stacked under ADEX's record level), as every ADaM dataset carries it."""
-    if "STUDYID" in frame.columns and frame["STUDYID"].null_count() == 0:
-        return frame.with_columns(pl.col("USUBJID").cast(pl.String)).select("STUDYID", *[c for c in frame.columns if c != "STUDYID"])
-    ids = adsl.select(pl.col("USUBJID").cast(pl.String), pl.col("STUDYID").alias("_STUDYID"))
-    out = frame.with_columns(pl.col("USUBJID").cast(pl.String)).join(ids, on="USUBJID", how="left")
-    own = [pl.col("STUDYID")] if "STUDYID" in frame.columns else []
-    studyid = pl.coalesce(*own, pl.col("_STUDYID")).alias("STUDYID")
-    return out.with_columns(studyid).select("STUDYID", *[c for c in frame.columns if c != "STUDYID"])
+    out = frame.with_columns(pl.col("USUBJID").cast(pl.String))
+    if "STUDYID" not in frame.columns or frame["STUDYID"].null_count():  # else nothing to fill: no join
+        ids = adsl.select(pl.col("USUBJID").cast(pl.String), pl.col("STUDYID").alias("_STUDYID"))
+        own = [pl.col("STUDYID")] if "STUDYID" in frame.columns else []
+        out = out.join(ids, on="USUBJID", how="left").with_columns(pl.coalesce(*own, pl.col("_STUDYID")).alias("STUDYID"))
+    return out.select("STUDYID", *[c for c in frame.columns if c != "STUDYID"])
 
 
 def _efficacy(sd: dict[str, pl.DataFrame], adsl: pl.DataFrame, *, dco: date) -> dict[str, pl.DataFrame]:
