@@ -7,6 +7,11 @@ A model is one SELECT. It names its inputs explicitly:
 - ``{{ var('trial.data_cutoff') }}``: a value of the trial configuration, rendered as a SQL
   literal, so an ASSUMPTION of the spec never becomes a literal in SQL.
 
+After its SELECT a model may end with a ``{% post_hook %} ... {% endpost_hook %}`` block (dbt's
+post-hook): statements run on the created table, named ``{{ this }}``, right after it is created.
+LB uses one to number its rows by their position in the sorted table (``rowid``), which DuckDB
+writes with all threads, where a window numbering them would write it on one.
+
 The leading ``--`` comment block is the model's description (what the table is, its grain).
 Files whose name starts with ``_`` are not models: ``_macros.sql`` holds DuckDB macros shared
 by the layer's models and is run before each of them.
@@ -32,7 +37,9 @@ SQL_ROOT = Path(__file__).resolve().parent.parent / "dbt_like_sql"
 _REF = re.compile(r"\{\{\s*ref\(\s*'([A-Za-z0-9_]+)'\s*\)\s*\}\}")
 _SOURCE = re.compile(r"\{\{\s*source\(\s*'([A-Za-z0-9_]+)'\s*,\s*'([A-Za-z0-9_]+)'\s*\)\s*\}\}")
 _VAR = re.compile(r"\{\{\s*var\(\s*'([A-Za-z0-9_.]+)'\s*\)\s*\}\}")
-_ANY = re.compile(r"\{\{.*?\}\}", re.S)
+_ANY = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.S)
+_THIS = re.compile(r"\{\{\s*this\s*\}\}")
+_POST_HOOK = re.compile(r"\{%\s*post_hook\s*%\}(.*?)\{%\s*endpost_hook\s*%\}\s*\Z", re.S)
 
 
 class SqlModelError(ValueError):
@@ -48,6 +55,7 @@ class SqlModel:
     description: str
     refs: tuple[str, ...]
     sources: tuple[tuple[str, str], ...]
+    post_hook: str = ""  # statements run on the created table ({{ this }}), empty: none
 
     @property
     def table(self) -> str:
@@ -65,17 +73,24 @@ def _header(sql: str) -> str:
     return "\n".join(lines).strip()
 
 
+def _without_known(sql: str) -> str:
+    """``sql`` without its refs, sources and vars: what is left of ``{{ }}`` / ``{% %}`` is unknown."""
+    return _VAR.sub("", _SOURCE.sub("", _REF.sub("", sql)))
+
+
 def _parse(path: Path, layer: str) -> SqlModel:
-    sql = path.read_text(encoding="utf-8")
-    refs = tuple(dict.fromkeys(_REF.findall(sql)))
-    sources = tuple(dict.fromkeys(_SOURCE.findall(sql)))
-    leftovers = [m for m in _ANY.findall(_VAR.sub("", _SOURCE.sub("", _REF.sub("", sql))))]
+    text = path.read_text(encoding="utf-8")
+    hook = _POST_HOOK.search(text)
+    sql, post_hook = (text[:hook.start()], hook.group(1).strip()) if hook else (text, "")
+    refs = tuple(dict.fromkeys(_REF.findall(text)))
+    sources = tuple(dict.fromkeys(_SOURCE.findall(text)))
+    leftovers = _ANY.findall(_without_known(sql)) + _ANY.findall(_THIS.sub("", _without_known(post_hook)))
     if leftovers:
         raise SqlModelError(f"{path}: unknown template expression {leftovers[0]!r}")
     description = _header(sql)
     if not description:
         raise SqlModelError(f"{path}: a model starts with a '--' comment saying what the table is and its grain")
-    return SqlModel(path.stem, layer, path, sql, description, refs, sources)
+    return SqlModel(path.stem, layer, path, sql, description, refs, sources, post_hook)
 
 
 def discover(root: Path = SQL_ROOT, layers: tuple[str, ...] | None = None) -> dict[str, SqlModel]:
@@ -138,9 +153,11 @@ def _var(path: str, model: SqlModel):
     return node
 
 
-def render(model: SqlModel, models: dict[str, SqlModel]) -> str:
-    """The model's SELECT with refs, sources and vars resolved."""
-    sql = _REF.sub(lambda m: models[m.group(1)].table, model.sql)
+def render(model: SqlModel, models: dict[str, SqlModel], sql: str | None = None) -> str:
+    """The model's SELECT (or ``sql`` of the model, e.g. its post-hook) with refs, sources,
+    vars and ``this`` resolved."""
+    sql = _THIS.sub(model.table, model.sql if sql is None else sql)
+    sql = _REF.sub(lambda m: models[m.group(1)].table, sql)
     sql = _SOURCE.sub(lambda m: f"{m.group(1)}.{m.group(2)}", sql)
     return _VAR.sub(lambda m: sql_literal(_var(m.group(1), model)), sql)
 
@@ -158,6 +175,8 @@ def materialize(con, model: SqlModel, models: dict[str, SqlModel]) -> tuple[int,
     if macros.strip():
         con.execute(macros)
     con.execute(f"CREATE OR REPLACE TABLE {model.table} AS\n{render(model, models)}")
+    if model.post_hook:
+        con.execute(render(model, models, model.post_hook))
     rows = con.execute(f"SELECT count(*) FROM {model.table}").fetchone()[0]
     columns = con.execute(
         "SELECT column_name, data_type FROM information_schema.columns "

@@ -99,3 +99,39 @@ def test_lb_numbers_each_subject_s_rows_in_one_sorted_pass():
         ("S-101-002", 2, "HGB", "2023-01-03", 120.0, "Y", 1.0, "SCREENING", -9, 1),
     ]
     assert con.execute("SELECT typeof(LBSEQ) FROM sdtm.lb LIMIT 1").fetchone()[0] == "INTEGER"
+
+
+def test_lb_numbers_rows_by_position_across_row_groups():
+    """LBSEQ comes from each row's position in the sorted table (the model's post-hook), so the
+    sorted rows must be written in order when DuckDB inserts several row groups on all threads:
+    400,000 staged rows (four row groups) of 2,000 subjects, delivered in scrambled order, come
+    out in USUBJID, LBTESTCD, LBDTC, SRC_ROW order with LBSEQ 1, 2, ... within each subject."""
+    con = duckdb.connect(config={"threads": 2})
+    con.execute("CREATE SCHEMA stg; CREATE SCHEMA sdtm")
+    types = {"LBSTRESN": "DOUBLE", "LBSTNRLO": "DOUBLE", "LBSTNRHI": "DOUBLE", "SRC_ROW": "BIGINT"}
+    generated = {
+        "STUDYID": "'S'", "SUBJID": "lpad(CAST((i * 7919) % 2000 + 1 AS VARCHAR), 4, '0')", "VISIT": "'SCREENING'",
+        "LBDAT": "CAST(DATE '2023-01-01' + CAST((i * 31) % 200 AS INTEGER) AS VARCHAR)",
+        "LBTIM": "CASE WHEN i % 3 = 0 THEN NULL ELSE lpad(CAST(i % 24 AS VARCHAR), 2, '0') || ':00' END",
+        "LBCAT": "'CHEMISTRY'", "LBTEST": "['ALT', 'AST', 'HGB', 'PLT', 'K'][i % 5 + 1]",
+        "LBORRES": "'1'", "LBORRESU": "'U/L'", "LBORNRLO": "'0'", "LBORNRHI": "'40'", "LBSTAT": "NULL",
+        "LBSTRESC": "'1'", "LBSTRESN": "1.0", "LBSTRESU": "'U/L'", "LBSTNRLO": "0.0", "LBSTNRHI": "40.0",
+        "SRC_FILE": "'lb.csv'", "SRC_ROW": "(i * 104729) % 400000",
+    }
+    con.execute("CREATE TABLE stg.lb AS SELECT " + ", ".join(
+        f"CAST({generated[c]} AS {types.get(c, 'VARCHAR')}) AS {c}" for c in LB_COLUMNS) + " FROM range(400000) t(i)")
+    con.execute("""CREATE TABLE sdtm.int_subject_dates AS SELECT lpad(CAST(s AS VARCHAR), 4, '0') AS SUBJID,
+        'S-' || lpad(CAST(s AS VARCHAR), 4, '0') AS USUBJID, '2023-03-01T08:00' AS RFXSTDTC,
+        DATE '2023-03-01' AS TRTSDT, DATE '2023-09-01' AS TRTEND FROM range(1, 2001) t(s)""")
+    con.execute("CREATE TABLE sdtm.dm AS SELECT USUBJID, '2023-03-01' AS RFSTDTC FROM sdtm.int_subject_dates")
+    con.execute("CREATE TABLE sdtm.int_visits (SUBJID VARCHAR, CRFVISIT VARCHAR, VISDAT VARCHAR, VISITNUM DOUBLE, VISIT VARCHAR)")
+    models = sql_models.discover(sql_models.SQL_ROOT, layers=("sdtm",))
+    rows, columns = sql_models.materialize(con, models["lb"], models)
+    assert rows == 400_000 and "FIRSTROW" not in [c for c, _ in columns]
+    staged = con.execute("SELECT 'S-' || SUBJID, LBTEST, LBDAT || coalesce('T' || LBTIM, ''), SRC_ROW FROM stg.lb").fetchall()
+    staged.sort()
+    expected, seq = [], 0
+    for i, (usubjid, test, dtc, src_row) in enumerate(staged):
+        seq = 1 if i == 0 or usubjid != staged[i - 1][0] else seq + 1
+        expected.append((usubjid, seq, test, dtc, src_row))
+    assert con.execute("SELECT USUBJID, LBSEQ, LBTESTCD, LBDTC, SRC_ROW FROM sdtm.lb").fetchall() == expected

@@ -35,6 +35,37 @@ def test_materialize_creates_the_table(tmp_path):
     assert con.execute("SELECT * FROM sdtm.one").fetchall() == [(1, "a")]
 
 
+def test_post_hook_runs_on_the_created_table_after_the_select(tmp_path):
+    """``{% post_hook %}`` statements run on ``{{ this }}`` once the table exists; the SELECT
+    alone is the model's query, and the reported columns are those after the hook."""
+    _write(tmp_path, "sdtm", "base", "-- base\nSELECT 5 AS B")
+    _write(tmp_path, "sdtm", "hooked", """-- hooked, one row per value
+SELECT x AS X, CAST(NULL AS INTEGER) AS Y, 10 AS DROPME FROM range(3) t(x) ORDER BY x DESC
+{% post_hook %}
+UPDATE {{ this }} SET Y = CAST(rowid AS INTEGER) + DROPME + (SELECT B FROM {{ ref('base') }});
+ALTER TABLE {{ this }} DROP COLUMN DROPME;
+{% endpost_hook %}
+""")
+    models = discover(tmp_path)
+    assert models["hooked"].refs == ("base",) and "post_hook" not in render(models["hooked"], models)
+    assert "UPDATE sdtm.hooked SET" in render(models["hooked"], models, models["hooked"].post_hook)
+    con = duckdb.connect()
+    materialize(con, models["base"], models)
+    rows, columns = materialize(con, models["hooked"], models)
+    assert rows == 3 and columns == [("X", "BIGINT"), ("Y", "INTEGER")]
+    assert con.execute("SELECT X, Y FROM sdtm.hooked").fetchall() == [(2, 15), (1, 16), (0, 17)]
+
+
+def test_this_outside_a_post_hook_and_unknown_blocks_are_refused(tmp_path):
+    _write(tmp_path, "sdtm", "selfish", "-- selfish\nSELECT * FROM {{ this }}")
+    with pytest.raises(SqlModelError, match=r"selfish\.sql: unknown template expression '\{\{ this \}\}'"):
+        discover(tmp_path)
+    (tmp_path / "sdtm" / "selfish.sql").unlink()
+    _write(tmp_path, "sdtm", "blocky", "-- blocky\nSELECT 1 AS X\n{% pre_hook %}SELECT 2{% endpre_hook %}")
+    with pytest.raises(SqlModelError, match=r"blocky\.sql: unknown template expression '\{% pre_hook %\}'"):
+        discover(tmp_path)
+
+
 def test_missing_ref_names_the_file(tmp_path):
     _write(tmp_path, "sdtm", "orphan", "-- orphan\nSELECT * FROM {{ ref('nowhere') }}")
     with pytest.raises(SqlModelError, match=r"orphan\.sql: ref\('nowhere'\)"):
