@@ -16,6 +16,7 @@ import duckdb
 import polars as pl
 
 from assets.markdown import markdown_table
+from pipeline.overlap import write_behind
 from pipeline.warehouse_io import subject_frames
 from schemas.contracts import ContractTally
 
@@ -33,10 +34,13 @@ def contract_result(model, frame: pl.DataFrame, *, asset_key=None) -> dg.AssetCh
 
 def table_contract_result(con: duckdb.DuckDBPyConnection, model, table: str, *, asset_key=None,
                           max_rows: int | None = None) -> dg.AssetCheckResult:
-    """Validate warehouse table ``table`` with ``model``, one subject chunk at a time."""
+    """Validate warehouse table ``table`` with ``model``, one subject chunk at a time.
+
+    Each chunk is validated on a background thread while the next one is read
+    (:func:`pipeline.overlap.write_behind`): reading is about half the work (SDTM LB of 100,000
+    subjects: 9.9 s of 17.2 s), and the two overlapped took 12.6 s."""
     tally = ContractTally(model)
-    for frame in subject_frames(con, table, max_rows=max_rows):
-        tally.add(frame)
+    write_behind(subject_frames(con, table, max_rows=max_rows), tally.add)
     return tally_result(tally, asset_key=asset_key)
 
 

@@ -1,5 +1,5 @@
 """Writing the results of a chunked derivation on a background thread, while the next chunk
-is derived.
+is derived (or, for the contracts, validating a chunk while the next one is read).
 
 Why: a layer that goes through a large table chunk by chunk (read a chunk from DuckDB, derive
 in polars, append the result to DuckDB) would otherwise leave one of the machine's cores idle
