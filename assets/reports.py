@@ -89,9 +89,9 @@ def analysis_report(context: dg.AssetExecutionContext, duckdb: DuckDBResource, w
     if "ep_binary" in tables:
         header, rows = binary_rows(tables["ep_binary"].filter(pl.col("ENDPOINT") == "ORR"), config.endpoints()["design"]["alpha_one_sided"])
         metadata["orr"] = dg.MetadataValue.md(markdown_table(header, rows))
-    km = sorted(stem for stem in output.thumbnails if stem.startswith("km_"))
-    shown = ([("km_pfs_efffl" if "km_pfs_efffl" in km else km[0])] if km else []) + (["waterfall"] if "waterfall" in output.thumbnails else [])
+    km = sorted(stem for stem in output.figures if stem.startswith("km_"))
+    shown = ([("km_pfs_efffl" if "km_pfs_efffl" in km else km[0])] if km else []) + (["waterfall"] if "waterfall" in output.figures else [])
     for stem in shown:
-        metadata[stem] = _image_md(stem, output.thumbnails[stem])
+        metadata[stem] = _image_md(stem, output.thumbnail(stem))
         metadata[f"{stem}_png"] = dg.MetadataValue.path(str(output.figures[stem].png))
     return dg.MaterializeResult(metadata=metadata)

@@ -1,9 +1,11 @@
 """The HTML analysis report: self-contained, every section, N of every table, 1-decimal
 percentages and "NE" for NULL estimates; missing tables leave a note instead of failing."""
 
+import io
 import re
 
 import polars as pl
+from PIL import Image
 
 import tests.report_frames as rf
 from pipeline.reports.build import build_report, km_panels, populations
@@ -84,6 +86,10 @@ def test_build_report_writes_figures_and_html_from_the_loaded_warehouse(loaded, 
     assert sorted(out.figures) == ["km_pfs_efffl", "spider", "swimmer", "waterfall"]
     for files in out.figures.values():
         assert files.png.exists() and files.svg.exists()
+    # the Dagster UI thumbnail: the 150-dpi PNG scaled to 50 dpi (reports.thumbnail_dpi), same every time
+    full, thumb = Image.open(out.figures["waterfall"].png), Image.open(io.BytesIO(out.thumbnail("waterfall")))
+    assert thumb.format == "PNG" and thumb.size == (round(full.width / 3), round(full.height / 3)) == (400, 240)
+    assert out.thumbnail("waterfall") == out.thumbnail("waterfall")
     html = out.html.read_text(encoding="utf-8")
     assert html.count('src="data:image/png;base64,') == 4
     assert not EXTERNAL_REF.search(html)

@@ -23,12 +23,16 @@ POPULATION_FLAGS = ("ITTFL", "EFFFL", "SAFFL")
 
 @dataclass
 class ReportOutput:
-    """What a report build wrote: the HTML, every figure's files, and PNG thumbnails of the
-    figures (for the Dagster UI)."""
+    """What a report build wrote: the HTML and every figure's files."""
 
     html: Path
     figures: dict[str, figures.FigureFiles] = field(default_factory=dict)
-    thumbnails: dict[str, bytes] = field(default_factory=dict)
+
+    def thumbnail(self, stem: str) -> bytes:
+        """PNG of figure ``stem`` at ``reports.thumbnail_dpi`` (for the Dagster UI), scaled
+        from its ``reports.dpi`` PNG."""
+        settings = config.reports()
+        return figures.thumbnail_png(self.figures[stem].png, settings["thumbnail_dpi"] / settings["dpi"])
 
 
 def populations(adsl: pl.DataFrame) -> dict[str, int]:
@@ -112,7 +116,6 @@ def build_report(tables: dict[str, pl.DataFrame], adam: dict[str, pl.DataFrame],
     report_figures = []
     for stem, section, caption, fig in drawn:
         output.figures[stem] = figures.save_figure(fig, out_dir, stem, settings["dpi"])
-        output.thumbnails[stem] = figures.png_bytes(fig, settings["thumbnail_dpi"])
         report_figures.append(ReportFigure(section, caption, output.figures[stem].png.read_bytes()))
     html = render_report(
         tables, report_figures, populations(adam["adsl"]) if "adsl" in adam else {},
