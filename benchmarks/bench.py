@@ -68,9 +68,26 @@ def _run(cmd: list[str], env: dict | None = None) -> subprocess.CompletedProcess
     return subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT.parent, env=env)
 
 
+def core_probe_seconds(repeats: int = 3) -> float:
+    """Seconds of a fixed pure-Python loop on one core (best of ``repeats``).
+
+    Why: this machine is a virtual one whose speed per core changes within a day: on 2026-11-27
+    the same 100,000-subject load took 367 s at 06:11 and 779 s at 07:17, and a loop of twice
+    this length 2.0 s to 3.4 s over the next hour. The probe, taken just before each load, says
+    how fast the machine was when the figures beside it were measured."""
+    best = float("inf")
+    for _ in range(repeats):
+        t0, total = time.perf_counter(), 0
+        for i in range(10_000_000):
+            total += i
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
 def measure(n: int, reuse: bool = False, max_rss_mb: float | None = None) -> dict:
     config = config_for(n)
     export, gen_s = export_for(n, config, reuse)
+    probe_s = core_probe_seconds()
     home = WORK / f"warehouse_{n}"
     shutil.rmtree(home, ignore_errors=True)
     env = {**os.environ, "DAGSTER_HOME": str(WORK / "dagster_home")}
@@ -86,7 +103,8 @@ def measure(n: int, reuse: bool = False, max_rss_mb: float | None = None) -> dic
     load = json.loads(out.read_text()) if out.exists() else {"success": False, "error": proc.stderr[-2000:]}
     floor = json.loads(_run([sys.executable, "-m", "benchmarks.lower_bound", str(export)]).stdout)
     raw_bytes = sum(p.stat().st_size for p in export.glob("*.csv"))
-    return {"subjects": n, "generate_s": gen_s, "raw_mb": raw_bytes / 2**20, "load": load, "floor": floor}
+    return {"subjects": n, "generate_s": gen_s, "raw_mb": raw_bytes / 2**20, "load": load, "floor": floor,
+            "probe_s": probe_s}
 
 
 def machine() -> str:
@@ -101,19 +119,22 @@ def markdown(results: list[dict]) -> str:
         f"Machine: {machine()}. Written {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by `make bench`",
         "(`benchmarks/bench.py`). Synthetic CSV exports, default mess rate, seed 1; one full",
         "`nightly_load` per size in a fresh process (in-process executor, no UI). Lower bound:",
-        "DuckDB `read_csv` of the same form files into tables, no validation. Times in seconds.",
+        "DuckDB `read_csv` of the same form files into tables, no validation. Times in seconds. Core",
+        "probe: seconds of a fixed pure-Python loop just before the load (the machine's speed then).",
         "",
-        "| subjects | raw CSV MB | rows in | generate | " + " | ".join(LAYER_ORDER) + " | full load | peak RSS MB | lower bound | ratio |",
-        "|---:|---:|---:|---:|" + "---:|" * (len(LAYER_ORDER) + 4),
+        "| subjects | raw CSV MB | rows in | generate | core probe | " + " | ".join(LAYER_ORDER)
+        + " | full load | peak RSS MB | lower bound | ratio |",
+        "|---:|---:|---:|---:|---:|" + "---:|" * (len(LAYER_ORDER) + 4),
     ]
     for r in results:
         load, floor = r["load"], r["floor"]
         if "wall_s" not in load:
-            lines.append(f"| {r['subjects']:,} | {r['raw_mb']:.0f} | {floor['rows']:,} | CRASHED: see below |" + " |" * (len(LAYER_ORDER) + 4))
+            lines.append(f"| {r['subjects']:,} | {r['raw_mb']:.0f} | {floor['rows']:,} | CRASHED: see below |" + " |" * (len(LAYER_ORDER) + 5))
             continue
         layers = [f"{load['layers_s'].get(k, 0.0):.1f}" for k in LAYER_ORDER]
         gen = "reused" if r["generate_s"] is None else f"{r['generate_s']:.1f}"
-        lines.append(f"| {r['subjects']:,} | {r['raw_mb']:.0f} | {floor['rows']:,} | {gen} | " + " | ".join(layers)
+        probe = f"{r['probe_s']:.2f}" if r.get("probe_s") else ""
+        lines.append(f"| {r['subjects']:,} | {r['raw_mb']:.0f} | {floor['rows']:,} | {gen} | {probe} | " + " | ".join(layers)
                      + f" | {load['wall_s']:.1f} | {load['peak_rss_mb']:.0f} | {floor['seconds']:.2f} | "
                      + (f"{load['wall_s'] / floor['seconds']:.0f}x |" if load["success"] else "FAILED |"))
     lines += cpu_markdown(results)

@@ -5,7 +5,7 @@ import json
 import duckdb
 
 from benchmarks import lower_bound
-from benchmarks.bench import cells_markdown, cpu_markdown
+from benchmarks.bench import cells_markdown, core_probe_seconds, cpu_markdown, markdown
 from benchmarks.cells import cells_by_schema
 from benchmarks.load_once import cpu_at, step_cpu_seconds, step_peak_rss
 
@@ -53,3 +53,15 @@ def test_cpu_table_states_cores_busy_per_size():
     lines = cpu_markdown([result, {"subjects": 10, "load": {"error": "crashed"}}])
     assert lines[-1] == "| 100,000 | 20.0 | 0.0 | 0.0 | 0.0 | 150.0 | 0.0 | 0.0 | 0.0 | 2.0 | 172.0 | 1.72 |"
     assert len([line for line in lines if line.startswith("| 10 |")]) == 0
+
+
+def test_results_table_shows_the_core_probe_beside_each_load():
+    load = {"success": True, "wall_s": 50.0, "peak_rss_mb": 900.0, "layers_s": {"ingest": 5.0, "adam": 45.0}}
+    result = {"subjects": 1000, "raw_mb": 24.0, "generate_s": None, "probe_s": 1.234, "load": load,
+              "floor": {"rows": 200_000, "seconds": 5.0}}
+    row = next(line for line in markdown([result]).splitlines() if line.startswith("| 1,000 |"))
+    assert row.startswith("| 1,000 | 24 | 200,000 | reused | 1.23 | 5.0 | 0.0 |")
+    assert row.endswith("| 50.0 | 900 | 5.00 | 10x |")
+    header = next(line for line in markdown([result]).splitlines() if line.startswith("| subjects | raw CSV MB"))
+    assert header.count("|") == row.count("|")
+    assert 0 < core_probe_seconds(repeats=1) < 60
