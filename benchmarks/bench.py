@@ -71,10 +71,11 @@ def _run(cmd: list[str], env: dict | None = None) -> subprocess.CompletedProcess
 def core_probe_seconds(repeats: int = 3) -> float:
     """Seconds of a fixed pure-Python loop on one core (best of ``repeats``).
 
-    Why: this machine is a virtual one whose speed per core changes within a day: on 2026-11-27
-    the same 100,000-subject load took 367 s at 06:11 and 779 s at 07:17, and a loop of twice
-    this length 2.0 s to 3.4 s over the next hour. The probe, taken just before each load, says
-    how fast the machine was when the figures beside it were measured."""
+    Why: this machine is a virtual one whose speed changes within a day: on 2026-11-27 the same
+    100,000-subject load took 367 s at 06:11 and 779 s at 07:17, and this probe read 0.38 to
+    0.69 s over the next two hours. The probe, taken just before each load, is a rough gauge of
+    how fast the machine was when the figures beside it were measured (one core only: it does
+    not see everything that slows a two-core load)."""
     best = float("inf")
     for _ in range(repeats):
         t0, total = time.perf_counter(), 0
