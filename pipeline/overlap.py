@@ -7,8 +7,10 @@ while each side waits for the other; DuckDB and polars release the GIL while the
 writing the previous chunk on a second thread runs alongside the derivation of the current
 one. At most one write is pending, so memory holds one chunk's results more, not the trial;
 the order of chunks is kept. DuckDB work on the background thread must use its own cursor
-(``con.cursor()``): a cursor serves one thread at a time. (Reading the next chunk ahead as
-well was measured at 100,000 subjects: it added about a chunk of memory and saved no time.)
+(``con.cursor()``): a cursor serves one thread at a time. (In ADaM, reading the next chunk
+ahead as well was measured at 100,000 subjects: it added about a chunk of memory and saved no
+time. A contract check, which only reads and validates, does gain from it: SDTM LB 17.2 s ->
+12.6-13.0 s.)
 """
 
 from __future__ import annotations
