@@ -28,10 +28,18 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _columns(con, database: str, table: str) -> list[str]:
-    return [c for (c,) in con.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE database_name = ? AND schema_name = 'raw' AND table_name = ?"
-        " ORDER BY column_index", [database, table]).fetchall()]
+def _raw_columns(con, databases: tuple[str, ...]) -> dict[tuple[str, str], list[str]]:
+    """Columns of every raw table of ``databases``, by (database, table), in table order.
+
+    One catalogue query for all forms: ``duckdb_columns()`` lists every column of every attached
+    database, and asking it once per form and cut took 80 queries (about 1 s) of each publish."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for database, table, column in con.execute(
+        "SELECT database_name, table_name, column_name FROM duckdb_columns() "
+        "WHERE schema_name = 'raw' AND list_contains(?, database_name) "
+        "ORDER BY database_name, table_name, column_index", [list(databases)]).fetchall():
+        found.setdefault((database, table), []).append(column)
+    return found
 
 
 def _keyed(database: str, table: str, items: list[str], subjects: str | None = None) -> str:
@@ -58,11 +66,11 @@ def _subject_sums(database: str, table: str, items: list[str]) -> str:
             f"FROM ({_keyed(database, table, items)}) GROUP BY SITEID, SUBJID")
 
 
-def _form_changes(con, current: str, previous: str, form: str) -> str:
+def _form_changes(current: str, previous: str, form: str, cur_cols: list[str], prev_cols: list[str]) -> str:
     """Changes of one form: subjects whose records differ are found from one sum per subject,
-    and only their records are paired (a nightly export changes a few subjects; a reload none)."""
+    and only their records are paired (a nightly export changes a few subjects; a reload none).
+    ``cur_cols`` and ``prev_cols``: the columns of the form's raw table in each cut."""
     table = form.lower()
-    cur_cols, prev_cols = _columns(con, current, table), _columns(con, previous, table)
     items = [c for c in cur_cols if c in prev_cols and c not in KEY and c not in NOT_COMPARED]
     on = " AND ".join(f"c.{k} IS NOT DISTINCT FROM p.{k}" for k in (*KEY, "OCCURRENCE"))
     key_cols = ", ".join(f"coalesce(c.{k}, p.{k}) AS {k}" for k in (*KEY, "OCCURRENCE"))
@@ -107,11 +115,13 @@ def build_change_report(con: duckdb.DuckDBPyConnection, current: str, previous: 
     con.execute(f"CREATE OR REPLACE TABLE {_q(current)}.qa.change_report ({CHANGE_COLUMNS})")
     if previous is None:
         return 0
+    columns = _raw_columns(con, (current, previous))
     for form in forms:
-        table = form.lower()
-        if not (_columns(con, current, table) and _columns(con, previous, table)):
+        cur_cols, prev_cols = columns.get((current, form.lower())), columns.get((previous, form.lower()))
+        if not (cur_cols and prev_cols):
             continue
-        con.execute(f"INSERT INTO {_q(current)}.qa.change_report {_form_changes(con, current, previous, form)}")
+        con.execute(f"INSERT INTO {_q(current)}.qa.change_report "
+                    f"{_form_changes(current, previous, form, cur_cols, prev_cols)}")
     con.execute(
         f"CREATE OR REPLACE TABLE {_q(current)}.qa.change_report AS SELECT * FROM {_q(current)}.qa.change_report "
         f"ORDER BY FORM, SITEID, SUBJID, VISIT, VISITREP, FORMREP, IGREP, OCCURRENCE, CHANGE, FIELD"
