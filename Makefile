@@ -3,13 +3,12 @@
 SHELL := /bin/bash
 export DAGSTER_HOME := $(abspath dagster_home)
 export PATH := $(HOME)/.local/bin:$(PATH)
-export UV_COMPILE_BYTECODE := 1
 
 .PHONY: setup run test ui daemon bench clean
 
 setup:
 	@command -v uv >/dev/null 2>&1 || python3 -m pip install --user --quiet uv
-	uv sync --frozen --compile-bytecode
+	uv sync --frozen --compile-bytecode  # once here: 'uv run' would compile all 11,000 files on every call (1 s)
 
 run: setup
 	uv run trialwh load
