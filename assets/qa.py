@@ -25,7 +25,7 @@ from pipeline.forms import FORMS
 from pipeline.qa import ledger as qa_ledger
 from pipeline.qa.cross_table import GX_FINDING_COLUMNS, distribution_frame, violations
 from pipeline.qa.queries import build_listing, listing_paths, write_listing
-from pipeline.resources import WarehouseResource
+from pipeline.resources import GxResource, WarehouseResource
 from pipeline.validation.cross_form_checks import cross_form_findings
 from pipeline.validation.findings import FINDING_COLUMNS
 from pipeline.validation.rules import ERROR, RULES
@@ -94,10 +94,13 @@ def qa_load_summary(duckdb: DuckDBResource) -> dg.MaterializeResult:
         for rule in GX_RULES
     ],
 )
-def qa_gx_validation(duckdb: DuckDBResource, warehouse: WarehouseResource):
-    """Great Expectations suites of the cross-table rules on SDTM and ADaM; Data Docs on every load."""
+def qa_gx_validation(duckdb: DuckDBResource, warehouse: WarehouseResource, gx: GxResource):
+    """Great Expectations suites of the cross-table rules on SDTM and ADaM; Data Docs on every load.
+
+    The suites run in the helper process of the ``gx`` resource, which imported GX while the
+    load's earlier steps ran (:mod:`pipeline.qa.gx_process`)."""
     from pipeline.qa.data_docs import make_offline
-    from pipeline.qa.gx_suites import run_suites, suite_name
+    from pipeline.qa.gx_suites import suite_name
 
     with duckdb.get_connection() as con:
         found = violations(con)
@@ -106,8 +109,8 @@ def qa_gx_validation(duckdb: DuckDBResource, warehouse: WarehouseResource):
         write_table(con, "qa.findings_gx", findings)
     docs = warehouse.reports_dir / "qa"
     qa_config = config.trial_config()["qa"]
-    results = run_suites(found, distributions, docs, int(qa_config["distribution_min_n"]),
-                         int(qa_config["gx_max_rows_per_rule"]))
+    results = gx.run_suites(found, distributions, docs, int(qa_config["distribution_min_n"]),
+                            int(qa_config["gx_max_rows_per_rule"]))
     make_offline(docs)
     index = docs / "index.html"
     rows = [(r, RULES[r].severity, "pass" if results[r].success else "FAIL", results[r].violations, RULES[r].title)

@@ -177,11 +177,30 @@ class WarehouseDuckDB(DuckDBResource):
             self._shared = None
 
 
+class GxResource(dg.ConfigurableResource):
+    """Great Expectations for ``qa/gx_validation``, run in a helper process (:mod:`pipeline.qa.gx_process`).
+
+    Set up when a run that validates with GX begins, so the helper imports GX while the run's
+    first steps work; a run without ``qa/gx_validation`` never starts it."""
+
+    def setup_for_execution(self, context) -> None:
+        from pipeline.qa.gx_process import helper
+
+        helper().start()
+
+    def run_suites(self, violations, distributions, docs_dir: Path, min_n: int, max_rows: int):
+        """:func:`pipeline.qa.gx_suites.run_suites`, in the helper process."""
+        from pipeline.qa.gx_process import helper
+
+        return helper().run_suites(violations, distributions, docs_dir, min_n, max_rows)
+
+
 def build_resources(home: str | os.PathLike | None = None, export_path: str | os.PathLike | None = None) -> dict:
     """The resources of one warehouse: its paths, and DuckDB (dagster-duckdb) on the working file."""
     warehouse = WarehouseResource(home=str(home or ""), export_path=str(export_path or ""))
     return {
         "warehouse": warehouse,
+        "gx": GxResource(),
         "duckdb": WarehouseDuckDB(
             database=str(warehouse.working_path),
             connection_config={**duckdb_settings(), "preserve_insertion_order": True},

@@ -65,3 +65,33 @@ def test_results_table_shows_the_core_probe_beside_each_load():
     header = next(line for line in markdown([result]).splitlines() if line.startswith("| subjects | raw CSV MB"))
     assert header.count("|") == row.count("|")
     assert 0 < core_probe_seconds(repeats=1) < 60
+
+
+def test_the_sampler_counts_the_processes_the_load_starts():
+    """A child holding 200 MB (as the GX helper holds its imports): the samples add its RSS and
+    its CPU seconds to this process's."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from benchmarks.load_once import RssSampler
+
+    child = subprocess.Popen([sys.executable, "-c", "import sys, time\nb = bytearray(200 * 2**20)\nb[::4096] = b'x' * len(b[::4096])\n"
+                              "t = time.process_time()\nwhile time.process_time() - t < 0.5: pass\nprint('ready', flush=True)\nsys.stdin.read()"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline() == "ready\n"
+        before = time.process_time()
+        sampler = RssSampler(interval=0.05)
+        sampler.start()
+        time.sleep(0.3)
+        sampler.stop()
+    finally:
+        child.stdin.close()
+        child.wait(timeout=30)
+    with open("/proc/self/statm") as fh:
+        own_mb = int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    assert sampler.children_peak_mb >= 200
+    assert min(mb for _, mb, _ in sampler.samples) >= own_mb + 200 - 50  # this process may shrink a little
+    assert sampler.samples[0][2] - before >= 0.45  # the child's half second of CPU is in the first sample
