@@ -25,7 +25,7 @@ from pipeline.forms import FORMS
 from pipeline.qa import ledger as qa_ledger
 from pipeline.qa.cross_table import GX_FINDING_COLUMNS, distribution_frame, violations
 from pipeline.qa.queries import build_listing, listing_paths, write_listing
-from pipeline.resources import GxResource, WarehouseResource
+from pipeline.resources import GxRunner, WarehouseResource
 from pipeline.validation.cross_form_checks import cross_form_findings
 from pipeline.validation.findings import FINDING_COLUMNS
 from pipeline.validation.rules import ERROR, RULES
@@ -94,11 +94,11 @@ def qa_load_summary(duckdb: DuckDBResource) -> dg.MaterializeResult:
         for rule in GX_RULES
     ],
 )
-def qa_gx_validation(duckdb: DuckDBResource, warehouse: WarehouseResource, gx: GxResource):
+def qa_gx_validation(duckdb: DuckDBResource, warehouse: WarehouseResource, gx: dg.ResourceParam[GxRunner]):
     """Great Expectations suites of the cross-table rules on SDTM and ADaM; Data Docs on every load.
 
-    The suites run in the helper process of the ``gx`` resource, which imported GX while the
-    load's earlier steps ran (:mod:`pipeline.qa.gx_process`)."""
+    For a small export the suites run in the helper process of the ``gx`` resource, which
+    imported GX while the load's earlier steps ran (:mod:`pipeline.qa.gx_process`)."""
     from pipeline.qa.data_docs import make_offline
     from pipeline.qa.gx_suites import suite_name
 

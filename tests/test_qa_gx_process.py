@@ -72,3 +72,29 @@ def test_a_helper_that_died_between_runs_is_started_again(tmp_path):
     finally:
         helper.close()
     assert got["XT01"].success
+
+
+def test_the_gx_resource_starts_the_helper_for_small_exports_only(tmp_path):
+    """The export the run loads, launch-time configuration included, decides: up to
+    ``max_export_mb`` the run's GX goes to the helper, above it GX stays in the step."""
+    import dagster as dg
+
+    from pipeline.resources import GxRunner, build_resources
+
+    export = tmp_path / "export"
+    export.mkdir()
+    (export / "AE.csv").write_bytes(b"x" * 3 * 2**20)
+    (export / "DM.csv").write_bytes(b"x" * 2**20)
+    seen = []
+
+    @dg.asset
+    def probe(gx: dg.ResourceParam[GxRunner]):
+        seen.append(gx.in_helper)
+
+    job = dg.Definitions(assets=[probe], resources=build_resources(tmp_path / "home"),
+                         jobs=[dg.define_asset_job("j")]).resolve_job_def("j")
+    for limit in (4.0, 3.9):
+        result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral(), run_config={"resources": {
+            "warehouse": {"config": {"export_path": str(export)}}, "gx": {"config": {"max_export_mb": limit}}}})
+        assert result.success
+    assert seen == [True, False]  # 4 MB of export: within 4.0, above 3.9

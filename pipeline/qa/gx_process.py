@@ -3,8 +3,10 @@
 Why a process: importing Great Expectations took 2.5-3.5 s of a 31-subject load on this machine
 (its own pydantic models, then altair, marshmallow...), the largest single cost of the small load
 (issue 8). A thread cannot hide it: the import holds the interpreter lock, and so does most of a
-small load. A process can. The ``gx`` resource (:class:`pipeline.resources.GxResource`) starts
-the helper when a run that validates with GX begins; the helper imports GX on the other core
+small load. A process can. The ``gx`` resource (:func:`pipeline.resources.gx_resource`) starts
+the helper when a run that validates with GX begins and its export is small
+(``ops.scale.gx_helper_max_export_mb``; a large load keeps GX in its step, see there); the
+helper imports GX on the other core
 while the run stages, validates and derives; ``qa/gx_validation`` then hands it the rule frames
 and waits for the results. The suites themselves are :func:`pipeline.qa.gx_suites.run_suites`,
 unchanged: the helper only moves where they run.
