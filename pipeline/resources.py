@@ -236,7 +236,8 @@ def gx_resource(context: dg.InitResourceContext) -> GxRunner:
 
 
 def build_resources(home: str | os.PathLike | None = None, export_path: str | os.PathLike | None = None) -> dict:
-    """The resources of one warehouse: its paths, and DuckDB (dagster-duckdb) on the working file."""
+    """The resources of one warehouse: its paths, DuckDB (dagster-duckdb) on the working file,
+    and where Great Expectations runs (``gx``)."""
     warehouse = WarehouseResource(home=str(home or ""), export_path=str(export_path or ""))
     return {
         "warehouse": warehouse,
