@@ -10,6 +10,14 @@ from pipeline.qa.gx_process import GxHelper, GxHelperError
 from pipeline.qa.gx_suites import SHOWN, run_suites
 
 
+@pytest.fixture(scope="module")
+def helper():
+    """One helper for the tests of this module (each start imports GX: seconds)."""
+    shared = GxHelper()
+    yield shared
+    shared.close()
+
+
 def _violations(n: int) -> pl.DataFrame:
     return pl.DataFrame({c: [f"{c.lower()}{i}" for i in range(n)] for c in SHOWN})
 
@@ -19,17 +27,13 @@ def _distributions() -> pl.DataFrame:
     return pl.DataFrame({"PARAMCD": ["HGB", "ALT"], "POS": [0.4, 1.6], "N_UNITS": [1, 1], "N": [40, 40]})
 
 
-def test_the_helper_answers_as_the_suites_do_in_process(tmp_path):
+def test_the_helper_answers_as_the_suites_do_in_process(helper, tmp_path):
     """Rule XT04 with 5 violating rows and a cap of 2, XT01 with none, XT09 with one test out of
     its band: the helper's results equal the in-process ones, and it writes the Data Docs."""
     violations = {"XT01": _violations(0), "XT04": _violations(5), "XT09": _violations(1)}
     expected = run_suites(violations, _distributions(), tmp_path / "here", min_n=20, max_rows=2)
-    helper = GxHelper()
-    try:
-        got = helper.run_suites(violations, _distributions(), tmp_path / "there", min_n=20, max_rows=2)
-        again = helper.run_suites({"XT01": _violations(0)}, _distributions(), tmp_path / "again", min_n=20, max_rows=2)
-    finally:
-        helper.close()
+    got = helper.run_suites(violations, _distributions(), tmp_path / "there", min_n=20, max_rows=2)
+    again = helper.run_suites({"XT01": _violations(0)}, _distributions(), tmp_path / "again", min_n=20, max_rows=2)
     assert got == expected
     assert (got["XT01"].success, got["XT04"].success, got["XT09"].success) == (True, False, False)
     assert got["XT04"].violations == 5
@@ -39,13 +43,10 @@ def test_the_helper_answers_as_the_suites_do_in_process(tmp_path):
     assert again == {"XT01": expected["XT01"]}  # one helper answers request after request
 
 
-def test_an_error_in_the_suites_comes_back_with_its_traceback(tmp_path):
-    helper = GxHelper()
-    try:
-        with pytest.raises(GxHelperError, match="(?s)failed in its helper process.*ColumnNotFoundError: unable to find column \"SITEID\""):
-            helper.run_suites({"XT04": pl.DataFrame({"X": [1]})}, _distributions(), tmp_path, min_n=20, max_rows=2)
-    finally:
-        helper.close()
+def test_an_error_in_the_suites_comes_back_with_its_traceback(helper, tmp_path):
+    with pytest.raises(GxHelperError, match="(?s)failed in its helper process.*ColumnNotFoundError: unable to find column \"SITEID\""):
+        helper.run_suites({"XT04": pl.DataFrame({"X": [1]})}, _distributions(), tmp_path, min_n=20, max_rows=2)
+    assert helper.run_suites({"XT01": _violations(0)}, _distributions(), tmp_path, min_n=20, max_rows=2)["XT01"].success
 
 
 def test_a_helper_that_dies_fails_the_request_with_its_log(tmp_path):
@@ -62,16 +63,13 @@ def test_a_silent_helper_is_stopped_after_the_timeout(tmp_path):
     assert stuck._proc.poll() is not None  # noqa: SLF001 - the stuck process is gone
 
 
-def test_a_helper_that_died_between_runs_is_started_again(tmp_path):
-    helper = GxHelper()
-    try:
-        helper.start()
-        helper._proc.kill()  # noqa: SLF001 - as an OOM killer would
-        helper._proc.wait()  # noqa: SLF001
-        got = helper.run_suites({"XT01": _violations(0)}, _distributions(), tmp_path, min_n=20, max_rows=2)
-    finally:
-        helper.close()
-    assert got["XT01"].success
+def test_a_helper_that_died_between_runs_is_started_again(helper, tmp_path):
+    helper.start()
+    dead = helper._proc  # noqa: SLF001
+    dead.kill()  # as an OOM killer would
+    dead.wait()
+    got = helper.run_suites({"XT01": _violations(0)}, _distributions(), tmp_path, min_n=20, max_rows=2)
+    assert got["XT01"].success and helper._proc is not dead  # noqa: SLF001 - a new process answered
 
 
 def test_the_gx_resource_starts_the_helper_for_small_exports_only(tmp_path):
