@@ -29,6 +29,12 @@ from pipeline.warehouse_io import duckdb_settings
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+def export_files(entry: Path) -> list[Path]:
+    """The files of an export: every file under a folder (sorted), or the file itself (a zip,
+    an ODM file)."""
+    return sorted(p for p in entry.rglob("*") if p.is_file()) if entry.is_dir() else [entry]
+
+
 def default_home() -> Path:
     return Path(os.environ.get("TRIALWH_HOME") or PROJECT_ROOT / "warehouse").resolve()
 
@@ -103,11 +109,9 @@ class WarehouseResource(dg.ConfigurableResource):
         """Size of the export a load reads, in MB (files of a folder added up); 0 for the
         embedded default before it is generated (a 31-subject trial)."""
         path = Path(self.export_path).expanduser() if self.export_path else self.default_export_dir
-        if path.is_file():
-            return path.stat().st_size / 2**20
-        if path.is_dir():
-            return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
-        return 0.0
+        if not path.exists():
+            return 0.0
+        return sum(p.stat().st_size for p in export_files(path)) / 2**20
 
     def resolved_export(self) -> Path:
         """The export to load: the configured one, else the embedded default (generated on first use)."""

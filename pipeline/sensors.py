@@ -27,13 +27,9 @@ import dagster as dg
 
 from pipeline import audit, config
 from pipeline.jobs import nightly_load
-from pipeline.resources import WarehouseResource
+from pipeline.resources import WarehouseResource, export_files
 
 EXPORT_SUFFIXES = (".zip", ".xml")
-
-
-def _files(entry: Path) -> list[Path]:
-    return sorted(p for p in entry.rglob("*") if p.is_file()) if entry.is_dir() else [entry]
 
 
 def _manifest_complete(entry: Path, manifest: str) -> bool:
@@ -54,7 +50,7 @@ def complete_exports(landing: Path, manifest: str, quiet_seconds: float, now: fl
     for entry in sorted(landing.iterdir()) if landing.is_dir() else []:
         if entry.name.startswith(".") or not (entry.is_dir() or entry.suffix.lower() in EXPORT_SUFFIXES):
             continue
-        files = _files(entry)
+        files = export_files(entry)
         if not files or (entry.is_dir() and not _manifest_complete(entry, manifest)):
             continue
         stats = [(p, p.stat()) for p in files]
