@@ -2,9 +2,9 @@
 
 Run as a subprocess by :mod:`benchmarks.bench` so that the peak resident set size
 (``getrusage``) belongs to this load alone; the processes the load starts itself (the Great
-Expectations helper) are sampled and added (:class:`RssSampler`). The layer of a step is the asset group of what it
-materialised or checked (``raw`` = ingest, ``stg`` = validate, ...); Dagster's own time between
-steps is reported as ``orchestration``.
+Expectations helper) are sampled and added (:class:`RssSampler`). The layer of a step is the
+asset group of what it materialised or checked (``raw`` = ingest, ``stg`` = validate, ...);
+Dagster's own time between steps is reported as ``orchestration``.
 """
 
 from __future__ import annotations

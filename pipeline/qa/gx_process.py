@@ -7,8 +7,9 @@ small load. A process can. The ``gx`` resource (:func:`pipeline.resources.gx_res
 the helper when a run that validates with GX begins and its export is small
 (``ops.scale.gx_helper_max_export_mb``; a large load keeps GX in its step, see there). The
 helper imports GX on the other core while the run stages, validates and derives;
-``qa/gx_validation`` then hands it the rule frames and waits for the results. The suites themselves are :func:`pipeline.qa.gx_suites.run_suites`,
-unchanged: the helper only moves where they run.
+``qa/gx_validation`` then hands it the rule frames and waits for the results. The suites
+themselves are :func:`pipeline.qa.gx_suites.run_suites`, unchanged: the helper only moves where
+they run.
 
 Exchange, one request at a time: the parent writes every frame as Arrow IPC into a new folder,
 with ``request.json`` (rules, Data Docs folder, limits), and sends the folder's path as one line
@@ -18,8 +19,9 @@ prints goes to the helper's log, never into the exchange.
 
 One helper per Python process: started by the first run that needs it, reused by later runs of
 the same process (the test suite; the UI and the daemon start a process per run), ended when
-that process exits (closing its stdin ends it, and so does the process being killed). A helper that has died is started again on the next request;
-a request it cannot answer fails the step with the tail of its log.
+that process exits (closing its stdin ends it, and so does the process being killed). A helper
+that has died is started again on the next request; a request it cannot answer fails the step
+with the tail of its log.
 """
 
 from __future__ import annotations
