@@ -95,3 +95,20 @@ def test_the_sampler_counts_the_processes_the_load_starts():
     assert sampler.children_peak_mb >= 200
     assert min(mb for _, mb, _ in sampler.samples) >= own_mb + 200 - 50  # this process may shrink a little
     assert sampler.samples[0][2] - before >= 0.45  # the child's half second of CPU is in the first sample
+
+
+def test_trial_table_gives_every_run_and_the_median_of_the_successful_ones():
+    trial = {"subjects": 31, "runs": [
+        {"probe_s": 0.41, "seconds": 24.96, "exit": 0, "error": ""},
+        {"probe_s": 0.38, "seconds": 19.04, "exit": 0, "error": ""},
+        {"probe_s": 0.66, "seconds": 3.2, "exit": 1, "error": "LOAD FAILED: the published warehouse was left as it was.\n"},
+        {"probe_s": 0.40, "seconds": 21.0, "exit": 0, "error": ""},
+    ]}
+    text = markdown([], trial)
+    lines = text.splitlines()
+    assert "| 1 | 0.41 | 25.0 | 0 |" in lines
+    assert "| 3 | 0.66 | 3.2 | 1 |" in lines
+    assert "Median of 3 successful: 21.0 s." in lines  # the failed run's 3.2 s is not a load time
+    assert "LOAD FAILED: the published warehouse was left as it was." in lines
+    trial["runs"] = trial["runs"][:2]
+    assert "Median of 2 successful: 22.0 s." in markdown([], trial).splitlines()
