@@ -59,8 +59,11 @@ def write_change_page(result: Published, reports_dir: Path) -> Path:
     kinds={"duckdb"}, retry_policy=_retry_policy(),
 )
 def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                        duckdb: WarehouseDuckDB) -> dg.MaterializeResult:
-    """warehouse/trial.duckdb: what analysts query, read-only; also a data cut of this load."""
+                        duckdb: WarehouseDuckDB, dead_loads: dg.ResourceParam[list[str]]) -> dg.MaterializeResult:
+    """warehouse/trial.duckdb: what analysts query, read-only; also a data cut of this load.
+
+    It requires ``dead_loads`` as ``raw/export`` does, so that a re-execution from failure (which
+    skips staging) also tags its run and records killed loads when it starts."""
     duckdb.release()  # the run's connection holds the working file; publishing reads it from disk
     result = publish_load(
         warehouse, context.instance, context.run.run_id, read_staged_manifest(warehouse),
@@ -76,5 +79,7 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseR
             "changes": result.changes,
             "change_report": dg.MetadataValue.path(str(page)),
             "code_version": result.cut.code_version,
+            "killed_loads_recorded": dg.MetadataValue.json(dead_loads),
+            "unpublished_cuts_removed": dg.MetadataValue.json(result.removed_unpublished),
         }
     )

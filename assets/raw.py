@@ -25,13 +25,14 @@ STAGED_MANIFEST = "staged.json"
 
 @dg.asset(key=["raw", "export"], group_name="raw", kinds={"python", "parquet"})
 def raw_export(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-               duckdb: WarehouseDuckDB) -> dg.MaterializeResult:
+               duckdb: WarehouseDuckDB, dead_loads: dg.ResourceParam[list[str]]) -> dg.MaterializeResult:
     """The delivered EDC export, staged as text per form with file/row lineage.
 
     The first step of a load: it starts a new working file (``WarehouseDuckDB.start_fresh``),
     so a file left by an earlier load, by an older version of the code or bloated by freed
     blocks is never carried into the published copy. The build folder is owner-only: the
-    staged export keeps the direct identifiers (``pipeline.privacy``)."""
+    staged export keeps the direct identifiers (``pipeline.privacy``). Earlier loads of the
+    warehouse found killed when this one started (``dead_loads``) are listed in its metadata."""
     from pipeline.io import stage_export
 
     source = warehouse.resolved_export()
@@ -66,6 +67,7 @@ def raw_export(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
             )),
             "rows_in": dg.MetadataValue.json(manifest["rows_in"]),
             "structural_errors": dg.MetadataValue.json(manifest["errors"]),
+            "killed_loads_recorded": dg.MetadataValue.json(dead_loads),
         }
     )
 

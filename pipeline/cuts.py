@@ -182,6 +182,16 @@ def delete_cut(cuts_dir: Path, cut_id: str) -> None:
     cut.path(cuts_dir).unlink(missing_ok=True)
 
 
+def unpublished_cuts(cuts_dir: Path, published_cut_id: str | None) -> list[Cut]:
+    """Unlocked cuts newer than the published one: saved by a load killed after it catalogued
+    its cut and before it renamed its file over the published path (``pipeline.publish``), so
+    never seen by analysts (and that load is audited as failed, ``pipeline.dead_loads``). With
+    nothing published, or a published file that names no cut, none: nothing to tell them by."""
+    if published_cut_id is None:
+        return []
+    return [c for c in list_cuts(cuts_dir) if c.cut_id > published_cut_id and not c.locked]
+
+
 def prune_cuts(cuts_dir: Path, keep_unlocked: int) -> list[str]:
     """Delete the oldest unlocked cuts beyond ``keep_unlocked``, and leftovers of killed loads."""
     for leftover in cuts_dir.glob(".*.tmp"):

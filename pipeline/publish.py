@@ -10,6 +10,10 @@ is checkpointed and then
 1. linked as ``cuts/<cut id>.duckdb`` and catalogued (``pipeline.cuts``),
 2. renamed over ``trial.duckdb`` with ``os.replace``: an atomic swap of directory entries.
 
+A load killed between 1 and 2 leaves a catalogued cut that was never published; the next
+publish deletes it before it picks the previous cut to compare with (``cuts.unpublished_cuts``),
+so the cuts stay those of loads that reached the analysts.
+
 Why a file copy: rebuilding the warehouse table by table took 140 s of a 948 s load at 100,000
 subjects; a copy costs the disk's speed. Everything in the working file comes along as it is:
 tables, views and the SQL layer's macros.
@@ -46,6 +50,20 @@ class Published:
     changes: int
     change_summary: list[tuple]  # (form, site, subject, new, changed, deleted)
     change_detail: list[tuple]  # the first DETAIL_ROWS rows of qa.change_report
+    removed_unpublished: list[str]  # cuts of killed loads that never reached the published path
+
+
+def published_cut_id(published: Path) -> str | None:
+    """The cut the published warehouse is (its ``ops.cut``); None when nothing is published."""
+    if not published.exists():
+        return None
+    con = duckdb.connect(str(published), read_only=True, config=duckdb_settings())
+    try:
+        return con.execute("SELECT CUT_ID FROM ops.cut").fetchone()[0]
+    except duckdb.CatalogException:  # a warehouse published before data cuts existed
+        return None
+    finally:
+        con.close()
 
 
 def checkpoint(database: Path) -> None:
@@ -115,6 +133,9 @@ def publish_load(warehouse, instance: dg.DagsterInstance, run_id: str, staged: d
         export=staged["source"], export_files=staged["files"], code_version=cuts.code_version(),
         data_cutoff=config.data_cutoff().isoformat(), rows=rows,
     )
+    unpublished = cuts.unpublished_cuts(warehouse.cuts_dir, published_cut_id(published))
+    for orphan in unpublished:
+        cuts.delete_cut(warehouse.cuts_dir, orphan.cut_id)
     previous = cuts.latest_cut(warehouse.cuts_dir)
     record = audit.run_record(
         instance, run_id, audit.PUBLISHED, cut_id=cut.cut_id, previous_cut_id=previous.cut_id if previous else None,
@@ -129,4 +150,5 @@ def publish_load(warehouse, instance: dg.DagsterInstance, run_id: str, staged: d
     cuts.replace_durably(tmp, published, copy=False)
     audit.append(warehouse.audit_path, {**record, "changes": changes})
     cuts.prune_cuts(warehouse.cuts_dir, config.ops()["cuts"]["keep_unlocked"])
-    return Published(published, cut, previous.cut_id if previous else None, changes, summary, detail)
+    return Published(published, cut, previous.cut_id if previous else None, changes, summary, detail,
+                     [c.cut_id for c in unpublished])

@@ -241,11 +241,15 @@ def gx_resource(context: dg.InitResourceContext) -> GxRunner:
 
 def build_resources(home: str | os.PathLike | None = None, export_path: str | os.PathLike | None = None) -> dict:
     """The resources of one warehouse: its paths, DuckDB (dagster-duckdb) on the working file,
-    and where Great Expectations runs (``gx``)."""
+    where Great Expectations runs (``gx``), and the start-of-load record of killed loads
+    (``dead_loads``)."""
+    from pipeline.dead_loads import dead_loads_resource
+
     warehouse = WarehouseResource(home=str(home or ""), export_path=str(export_path or ""))
     return {
         "warehouse": warehouse,
         "gx": gx_resource,
+        "dead_loads": dead_loads_resource,
         "duckdb": WarehouseDuckDB(
             database=str(warehouse.working_path),
             connection_config={**duckdb_settings(), "preserve_insertion_order": True},

@@ -2,15 +2,17 @@
 
 One warehouse gets three loads of the messy CSV trial: the export, the same export again, and
 the export with three hand edits (a changed lab value, a deleted concomitant medication, an
-added one). The third load's publish step fails once with a transient error first.
+added one). The third load's publish step fails once with a transient error first, and finds
+the cut a killed load catalogued but never published (planted before it).
 """
 
 import csv
+import dataclasses
 import hashlib
 import json
 import shutil
 import stat
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from unittest import mock
 
 import duckdb
@@ -93,6 +95,19 @@ def _plant_old_working_file(home, exports) -> list[tuple[str, str]]:
     return _bytes_holding([db], _long_identifier_values(exports["csv"], exports["clean"]))
 
 
+def _plant_unpublished_cut(cuts_dir) -> str:
+    """What a load killed after cataloguing its cut and before renaming its file over the
+    published path leaves: a complete cut newer than the published one (here the published
+    cut again, catalogued one second later). Returns its id."""
+    latest = cuts.latest_cut(cuts_dir)
+    stamp, export_hash = latest.cut_id.split("-")
+    later = datetime.strptime(stamp, "%Y%m%dT%H%M%SZ") + timedelta(seconds=1)
+    orphan = dataclasses.replace(latest, cut_id=f"{later:%Y%m%dT%H%M%SZ}-{export_hash}", run_id="killed-run")
+    cuts.save_cut(latest.path(cuts_dir), cuts_dir, orphan)
+    assert cuts.latest_cut(cuts_dir).cut_id == orphan.cut_id
+    return orphan.cut_id
+
+
 @pytest.fixture(scope="module")
 def three_loads(exports, tmp_path_factory):
     import assets.publish
@@ -103,12 +118,13 @@ def three_loads(exports, tmp_path_factory):
     shutil.copytree(exports["csv"], edited)
     expected = _edit_export(edited)
     results = [load(exports["csv"], home), load(exports["csv"], home)]
+    unpublished = _plant_unpublished_cut(home / "cuts")
     flaky = _FlakyOnce(assets.publish.publish_load)
     with mock.patch.object(assets.publish, "publish_load", flaky):
         results.append(load(edited, home))
     assert all(r[0] for r in results), "a load failed"
     return {"home": home, "warehouse": results[0][1], "results": results, "expected": expected,
-            "edited": edited, "flaky_calls": flaky.calls, "planted": planted}
+            "edited": edited, "flaky_calls": flaky.calls, "planted": planted, "unpublished": unpublished}
 
 
 def _cut_ids(three_loads):
@@ -188,6 +204,18 @@ def test_change_report_lists_exactly_the_edits(three_loads):
     page = (warehouse.root / "reports" / "changes" / f"{ids[2]}.md").read_text(encoding="utf-8")
     assert f"since cut `{ids[1]}`" in page and "| LB |" in page and "99.9" in page and "DELETED" in page
     assert "No change." in (warehouse.root / "reports" / "changes" / f"{ids[1]}.md").read_text(encoding="utf-8")
+
+
+def test_a_cut_never_published_is_removed_before_the_next_comparison(three_loads):
+    warehouse = three_loads["warehouse"]
+    orphan = three_loads["unpublished"]
+    assert orphan not in _cut_ids(three_loads)
+    assert not list(warehouse.cuts_dir.glob(f"{orphan}.*"))
+    publish = next(e for e in three_loads["results"][2][2].get_asset_materialization_events()
+                   if e.asset_key.path == ["warehouse", "published"])
+    metadata = publish.materialization.metadata
+    assert metadata["unpublished_cuts_removed"].value == [orphan]
+    assert metadata["previous_cut"].value == _cut_ids(three_loads)[1]  # compared with what analysts had
 
 
 def test_audit_trail_records_every_load(three_loads):

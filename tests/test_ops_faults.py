@@ -7,10 +7,6 @@ queries it throughout: both finish without a lock error, and the load publishes 
 """
 
 import hashlib
-import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 
@@ -18,11 +14,8 @@ import duckdb
 import pytest
 
 from pipeline import cuts
-from pipeline.resources import PROJECT_ROOT
 from tests.conftest import load
-from tests.dagster_processes import make_dagster_home
-
-TIMEOUT_S = 300
+from tests.dagster_processes import LOAD_TIMEOUT_S, kill_when, make_dagster_home, start_load
 
 
 def _digest(path) -> str:
@@ -36,27 +29,6 @@ def _state(home) -> dict:
         "published": _digest(home / "trial.duckdb"),
         "cuts": {p.name: _digest(p) for p in sorted(cuts_dir.iterdir()) if not p.name.startswith(".")},
     }
-
-
-def _start_load(export, home, dagster_home) -> subprocess.Popen:
-    env = {**os.environ, "DAGSTER_HOME": str(dagster_home)}
-    return subprocess.Popen(
-        [sys.executable, "-m", "pipeline.cli", "load", str(export), "--home", str(home)],
-        cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-
-
-def _kill_when(proc: subprocess.Popen, reached) -> None:
-    """SIGKILL ``proc`` as soon as ``reached()`` is true; fail if the load ends first."""
-    deadline = time.monotonic() + TIMEOUT_S
-    while not reached():
-        if proc.poll() is not None:
-            pytest.fail(f"the load ended (rc {proc.returncode}) before the kill point:\n{proc.stdout.read().decode()}")
-        assert time.monotonic() < deadline, "kill point not reached in time"
-        time.sleep(0.002)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
 
 
 @pytest.fixture(scope="module")
@@ -75,15 +47,15 @@ def test_load_killed_while_staging_leaves_the_warehouse_unchanged(exports, wareh
     before = _state(warehouse_home)
     started = time.time()
     staged = warehouse_home / "build" / "staging" / "staged.json"
-    proc = _start_load(exports["csv"], warehouse_home, dagster_home)
-    _kill_when(proc, lambda: staged.exists() and staged.stat().st_mtime >= started)
+    proc = start_load(exports["csv"], warehouse_home, dagster_home)
+    kill_when(proc, lambda: staged.exists() and staged.stat().st_mtime >= started)
     assert _state(warehouse_home) == before
 
 
 def test_load_killed_while_publishing_leaves_the_warehouse_unchanged(exports, warehouse_home, dagster_home):
     before = _state(warehouse_home)
-    proc = _start_load(exports["csv"], warehouse_home, dagster_home)
-    _kill_when(proc, lambda: any(warehouse_home.glob(".trial.duckdb.*.tmp")))
+    proc = start_load(exports["csv"], warehouse_home, dagster_home)
+    kill_when(proc, lambda: any(warehouse_home.glob(".trial.duckdb.*.tmp")))
     assert _state(warehouse_home) == before
     assert list(warehouse_home.glob(".trial.duckdb.*.tmp")), "the killed publish left its temporary file"
 
@@ -106,8 +78,8 @@ def test_next_load_succeeds_while_an_analyst_reads(exports, warehouse_home, dags
     reader = threading.Thread(target=read_continuously)
     reader.start()
     try:
-        proc = _start_load(exports["csv"], warehouse_home, dagster_home)
-        output, _ = proc.communicate(timeout=TIMEOUT_S)
+        proc = start_load(exports["csv"], warehouse_home, dagster_home)
+        output, _ = proc.communicate(timeout=LOAD_TIMEOUT_S)
     finally:
         stop.set()
         reader.join()
