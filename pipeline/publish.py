@@ -53,11 +53,24 @@ class Published:
     removed_unpublished: list[str]  # cuts of killed loads that never reached the published path
 
 
-def published_cut_id(published: Path) -> str | None:
-    """The cut the published warehouse is (its ``ops.cut``); None when nothing is published."""
+def published_cut_id(published: Path, cuts_dir: Path) -> str | None:
+    """The cut the published warehouse is; None when nothing is published or it cannot be told.
+
+    A cut is a hard link of the very file that was published (``cuts._link_or_copy``), so the cut
+    sharing the published file's inode is the one, and the file is not opened: an analyst's
+    connection to it in this same Python process would refuse a second one with other settings.
+    Where cuts are copies (another file system), the published file's ``ops.cut`` says it,
+    unless this process has the file open with other settings; then None, and publishing
+    removes nothing."""
     if not published.exists():
         return None
-    con = duckdb.connect(str(published), read_only=True, config=duckdb_settings())
+    for cut in cuts.list_cuts(cuts_dir):
+        if os.path.samefile(cut.path(cuts_dir), published):
+            return cut.cut_id
+    try:
+        con = duckdb.connect(str(published), read_only=True, config=duckdb_settings())
+    except duckdb.Error:
+        return None
     try:
         return con.execute("SELECT CUT_ID FROM ops.cut").fetchone()[0]
     except duckdb.CatalogException:  # a warehouse published before data cuts existed
@@ -133,7 +146,7 @@ def publish_load(warehouse, instance: dg.DagsterInstance, run_id: str, staged: d
         export=staged["source"], export_files=staged["files"], code_version=cuts.code_version(),
         data_cutoff=config.data_cutoff().isoformat(), rows=rows,
     )
-    unpublished = cuts.unpublished_cuts(warehouse.cuts_dir, published_cut_id(published))
+    unpublished = cuts.unpublished_cuts(warehouse.cuts_dir, published_cut_id(published, warehouse.cuts_dir))
     for orphan in unpublished:
         cuts.delete_cut(warehouse.cuts_dir, orphan.cut_id)
     previous = cuts.latest_cut(warehouse.cuts_dir)

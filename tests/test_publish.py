@@ -1,12 +1,16 @@
-"""Publishing's checkpoint of the working file: folded when a log is left, untouched otherwise."""
+"""Publishing: the working file's checkpoint (folded when a log is left, untouched otherwise)
+and which cut the published file is (the next publish removes newer cuts never published)."""
 
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import duckdb
 
-from pipeline.publish import checkpoint
+from pipeline import cuts
+from pipeline.publish import checkpoint, published_cut_id
 
 # a writer that ends without closing its connection: its rows are only in the write-ahead log
 _KILLED_WRITER = """
@@ -36,3 +40,46 @@ def test_a_file_without_a_log_is_not_opened(tmp_path):
     db.write_bytes(b"not a database: opening it would fail")
     checkpoint(db)  # returns without opening (the run's connection folded the log when it closed)
     assert db.read_bytes() == b"not a database: opening it would fail"
+
+
+def _warehouse_of_cut(path, cut_id):
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("CREATE SCHEMA ops")
+        con.execute("CREATE TABLE ops.cut AS SELECT ? AS CUT_ID", [cut_id])
+    finally:
+        con.close()
+
+
+def _cut(cut_id):
+    return cuts.Cut(cut_id=cut_id, created_utc="", run_id="r", export="e", export_files=[], code_version="v",
+                    data_cutoff="2023-08-27")
+
+
+def test_the_published_cut_is_the_one_sharing_its_file_even_while_an_analyst_holds_it(tmp_path):
+    published, cuts_dir = tmp_path / "trial.duckdb", tmp_path / "cuts"
+    for cut_id in ("20261127T100000Z-aaaaaaaa", "20261127T110000Z-aaaaaaaa"):
+        _warehouse_of_cut(tmp_path / "tmp.duckdb", cut_id)
+        cuts.save_cut(tmp_path / "tmp.duckdb", cuts_dir, _cut(cut_id))
+        os.replace(tmp_path / "tmp.duckdb", published)  # as publish_load: the cut's file is the published one
+    analyst = duckdb.connect(str(published), read_only=True)  # default settings: publishing's would clash
+    try:
+        assert published_cut_id(published, cuts_dir) == "20261127T110000Z-aaaaaaaa"
+    finally:
+        analyst.close()
+    assert published_cut_id(tmp_path / "absent.duckdb", cuts_dir) is None
+
+
+def test_with_copied_cuts_the_published_file_names_its_cut_unless_it_cannot_be_opened(tmp_path):
+    published, cuts_dir = tmp_path / "trial.duckdb", tmp_path / "cuts"
+    _warehouse_of_cut(published, "20261127T110000Z-aaaaaaaa")
+    cuts.save_cut(published, cuts_dir, _cut("20261127T110000Z-aaaaaaaa"))
+    copy = cuts_dir / "copy.duckdb"
+    shutil.copyfile(published, copy)
+    os.replace(copy, _cut("20261127T110000Z-aaaaaaaa").path(cuts_dir))  # a copy, not a link
+    assert published_cut_id(published, cuts_dir) == "20261127T110000Z-aaaaaaaa"
+    analyst = duckdb.connect(str(published), read_only=True)
+    try:
+        assert published_cut_id(published, cuts_dir) is None  # cannot tell: nothing will be removed
+    finally:
+        analyst.close()
