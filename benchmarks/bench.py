@@ -21,6 +21,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -149,10 +150,9 @@ def trial_markdown(trial: dict) -> list[str]:
              "| run | core probe | seconds | exit |", "|---:|---:|---:|---:|"]
     for i, run in enumerate(trial["runs"], 1):
         lines.append(f"| {i} | {run['probe_s']:.2f} | {run['seconds']:.1f} | {run['exit']} |")
-    ok = sorted(run["seconds"] for run in trial["runs"] if run["exit"] == 0)
+    ok = [run["seconds"] for run in trial["runs"] if run["exit"] == 0]
     if ok:
-        median = ok[len(ok) // 2] if len(ok) % 2 else (ok[len(ok) // 2 - 1] + ok[len(ok) // 2]) / 2
-        lines += ["", f"Median of {len(ok)} successful: {median:.1f} s."]
+        lines += ["", f"Median of {len(ok)} successful: {statistics.median(ok):.1f} s."]
     for i, run in enumerate(trial["runs"], 1):
         if run["exit"]:
             lines += ["", f"Run {i} FAILED:", "", "```", run["error"].strip(), "```"]

@@ -54,7 +54,11 @@ def process_gone(tags: dict[str, str]) -> bool:
     started before these tags existed)."""
     if tags.get(HOST_TAG) != socket.gethostname() or not tags.get(PID_TAG, "").isdigit():
         return False
-    return _process_started(int(tags[PID_TAG])) != tags.get(STARTED_TAG)
+    started = _process_started(int(tags[PID_TAG]))
+    if started is None:
+        return True  # no process has that pid now
+    recorded = tags.get(STARTED_TAG)
+    return bool(recorded) and started != recorded  # without a recorded start time, the pid's owner is assumed the same
 
 
 def record_dead_loads(instance: dg.DagsterInstance, warehouse_root: Path, audit_path: Path,

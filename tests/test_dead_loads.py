@@ -26,6 +26,7 @@ def test_the_tags_name_this_process_and_tell_when_it_is_gone(tmp_path):
     assert not process_gone(tags)  # this very process
     assert process_gone({**tags, PID_TAG: str(_ended_process_pid())})
     assert process_gone({**tags, STARTED_TAG: "12.00"})  # the pid now belongs to another process
+    assert not process_gone({**tags, STARTED_TAG: ""})  # no start time recorded: a live pid is taken as the run's
     assert not process_gone({**tags, PID_TAG: str(_ended_process_pid()), HOST_TAG: "another-host"})
     assert not process_gone({WAREHOUSE_TAG: str(tmp_path)})  # a run from before these tags
 
