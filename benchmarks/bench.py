@@ -89,17 +89,21 @@ def core_probe_seconds(repeats: int = 3) -> float:
     return best
 
 
+def fresh_dagster_home(folder: Path) -> Path:
+    """``folder`` emptied, with the instance settings ``trialwh load`` writes (``dagster.yaml``)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    (folder / "dagster.yaml").write_text(DAGSTER_YAML)
+    return folder
+
+
 def measure(n: int, reuse: bool = False, max_rss_mb: float | None = None) -> dict:
     config = config_for(n)
     export, gen_s = export_for(n, config, reuse)
     probe_s = core_probe_seconds()
     home = WORK / f"warehouse_{n}"
     shutil.rmtree(home, ignore_errors=True)
-    env = {**os.environ, "DAGSTER_HOME": str(WORK / "dagster_home")}
-    # a fresh Dagster home per load, with the instance settings `trialwh load` uses
-    shutil.rmtree(env["DAGSTER_HOME"], ignore_errors=True)
-    Path(env["DAGSTER_HOME"]).mkdir(parents=True)
-    (Path(env["DAGSTER_HOME"]) / "dagster.yaml").write_text(DAGSTER_YAML)
+    env = {**os.environ, "DAGSTER_HOME": str(fresh_dagster_home(WORK / "dagster_home"))}  # one per load
     out = WORK / f"load_{n}.json"
     proc = subprocess.run([sys.executable, "-m", "benchmarks.load_once", "--export", str(export), "--home", str(home),
                            "--config", str(config), "--json", str(out),
@@ -125,12 +129,9 @@ def trial_load(runs: int = TRIAL_RUNS) -> dict:
     from pipeline.default_export import ensure_default_export
 
     export = ensure_default_export(WORK / "export_trial")
-    home, dagster_home = WORK / "warehouse_trial", WORK / "dagster_home_trial"
-    for folder in (home, dagster_home):
-        shutil.rmtree(folder, ignore_errors=True)
-    dagster_home.mkdir(parents=True)
-    (dagster_home / "dagster.yaml").write_text(DAGSTER_YAML)
-    env = {**os.environ, "DAGSTER_HOME": str(dagster_home)}
+    home = WORK / "warehouse_trial"
+    shutil.rmtree(home, ignore_errors=True)
+    env = {**os.environ, "DAGSTER_HOME": str(fresh_dagster_home(WORK / "dagster_home_trial"))}
     rows = []
     for _ in range(runs):
         probe_s = core_probe_seconds()

@@ -105,10 +105,16 @@ class WarehouseResource(dg.ConfigurableResource):
     def default_export_dir(self) -> Path:
         return self.root / "default_export"
 
+    @property
+    def export_location(self) -> Path:
+        """Where the export a load reads is: the configured one, else the embedded default's
+        folder (which may not be generated yet)."""
+        return Path(self.export_path).expanduser() if self.export_path else self.default_export_dir
+
     def export_megabytes(self) -> float:
         """Size of the export a load reads, in MB (files of a folder added up); 0 for the
         embedded default before it is generated (a 31-subject trial)."""
-        path = Path(self.export_path).expanduser() if self.export_path else self.default_export_dir
+        path = self.export_location
         if not path.exists():
             return 0.0
         return sum(p.stat().st_size for p in export_files(path)) / 2**20
@@ -116,7 +122,7 @@ class WarehouseResource(dg.ConfigurableResource):
     def resolved_export(self) -> Path:
         """The export to load: the configured one, else the embedded default (generated on first use)."""
         if self.export_path:
-            path = Path(self.export_path).expanduser().resolve()
+            path = self.export_location.resolve()
             if not path.exists():
                 raise FileNotFoundError(f"export not found: {path}")
             return path
