@@ -31,7 +31,7 @@ test: setup browser  # two workers, one test file each at a time (a file's share
 ui: setup
 	uv run dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
-daemon: setup  # schedule + landing sensor + failure sensor, without the UI
+daemon: setup  # schedule + landing sensor + failure and killed-loads sensors, without the UI
 	uv run dagster-daemon run -w workspace.yaml
 
 # scale benchmark: 1,000 / 10,000 / 100,000 synthetic subjects -> benchmarks/results.md

@@ -1,4 +1,5 @@
-"""Loads whose process died: recorded as failed by the next load of the same warehouse.
+"""Loads whose process died: recorded as failed by the next load of the same warehouse, or
+sooner by the daemon (``pipeline.sensors.killed_loads``).
 
 Why: a load killed outright (the kernel's out-of-memory killer, ``kill -9``, a machine that went
 down) cannot mark its own run failed. Dagster then shows the run as in progress for ever, and the
@@ -15,6 +16,10 @@ daemon may see the same run).
 
 Runs of another host are left alone (their process cannot be checked from here), and so are runs
 of another warehouse (their own next load records them, in their own audit trail).
+
+Where the daemon runs (``make daemon``, or the UI's ``dagster dev``), its ``killed_loads`` sensor
+does the same every ``ops.killed_loads_check_seconds`` for every warehouse with a run in progress,
+so a killed load shows as failed within a minute, not at the next night's load.
 """
 
 from __future__ import annotations
@@ -61,8 +66,12 @@ def process_gone(tags: dict[str, str]) -> bool:
     return bool(recorded) and started != recorded  # without a recorded start time, the pid's owner is assumed the same
 
 
+#: who records a dead load, as its reason says: the next load (the resource below) or the daemon
+BY_NEXT_LOAD, BY_DAEMON = "the next load of the warehouse", "the daemon's killed_loads sensor"
+
+
 def record_dead_loads(instance: dg.DagsterInstance, warehouse_root: Path, audit_path: Path,
-                      current_run_id: str | None = None) -> list[str]:
+                      current_run_id: str | None = None, recorded_by: str = BY_NEXT_LOAD) -> list[str]:
     """Mark failed, in Dagster and in the audit trail, every run of this warehouse still in
     progress whose process is gone; return their run ids."""
     runs = instance.get_runs(filters=dg.RunsFilter(statuses=IN_PROGRESS, tags={WAREHOUSE_TAG: str(warehouse_root)}))
@@ -71,11 +80,17 @@ def record_dead_loads(instance: dg.DagsterInstance, warehouse_root: Path, audit_
         if run.run_id == current_run_id or not process_gone(dict(run.tags)):
             continue
         reason = (f"the process running this load (pid {run.tags[PID_TAG]} on {run.tags[HOST_TAG]}) ended "
-                  "without finishing it (killed); recorded by the next load of the warehouse")
+                  f"without finishing it (killed); recorded by {recorded_by}")
         instance.report_run_failed(run, message=reason)
         audit.record_failure(audit_path, instance, run.run_id, reason=reason)
         dead.append(run.run_id)
     return dead
+
+
+def warehouses_in_progress(instance: dg.DagsterInstance) -> list[Path]:
+    """The warehouses (tag ``trialwh/warehouse``) of the runs Dagster has in progress."""
+    runs = instance.get_runs(filters=dg.RunsFilter(statuses=IN_PROGRESS))
+    return sorted({Path(run.tags[WAREHOUSE_TAG]) for run in runs if run.tags.get(WAREHOUSE_TAG)})
 
 
 @dg.resource(

@@ -14,6 +14,9 @@ and Dagster never launches a run key twice, however many ticks see the same expo
 
 ``audit_failed_runs`` is a run-failure sensor: every failed ``nightly_load`` run, whatever
 started it, gets its line in the audit trail (``pipeline.audit``).
+
+``killed_loads`` marks failed the loads whose process died without ending its run
+(``pipeline.dead_loads``), in every warehouse with a run in progress, and audits them.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from pipeline import audit, config
+from pipeline import audit, config, dead_loads
 from pipeline.jobs import nightly_load
 from pipeline.resources import WarehouseResource, export_files
 
@@ -107,5 +110,24 @@ def audit_failed_runs(context: dg.RunFailureSensorContext, warehouse: WarehouseR
     context.log.error(f"nightly_load run {run.run_id} failed; recorded in {target.audit_path}")
 
 
+def _killed_loads_sensor() -> dg.SensorDefinition:
+    @dg.sensor(
+        name="killed_loads", minimum_interval_seconds=config.ops()["killed_loads_check_seconds"],
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        description="Mark failed, and audit, loads Dagster still shows in progress whose process is gone "
+                    "(killed outright); pipeline/dead_loads.py.",
+    )
+    def killed_loads(context: dg.SensorEvaluationContext):
+        recorded = []
+        for root in dead_loads.warehouses_in_progress(context.instance):
+            audit_path = WarehouseResource(home=str(root)).audit_path
+            recorded += dead_loads.record_dead_loads(context.instance, root, audit_path, recorded_by=dead_loads.BY_DAEMON)
+        for run_id in recorded:
+            context.log.warning(f"load {run_id} was killed: marked failed and recorded in its audit trail")
+        return dg.SkipReason(f"killed loads recorded: {', '.join(recorded)}" if recorded else "no killed load")
+
+    return killed_loads
+
+
 def ops_sensors() -> list[dg.SensorDefinition]:
-    return [_landing_sensor(), audit_failed_runs]
+    return [_landing_sensor(), audit_failed_runs, _killed_loads_sensor()]

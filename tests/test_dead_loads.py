@@ -1,4 +1,5 @@
-"""Loads killed outright: the next load of the warehouse marks them failed and audits them."""
+"""Loads killed outright: the next load of the warehouse, or the daemon's ``killed_loads``
+sensor, marks them failed and audits them (the sensor under a real daemon: test_ops_daemon.py)."""
 
 import os
 import socket
@@ -9,7 +10,7 @@ import dagster as dg
 
 from pipeline import audit
 from pipeline.dead_loads import (HOST_TAG, PID_TAG, STARTED_TAG, WAREHOUSE_TAG, process_gone, process_tags,
-                                 record_dead_loads)
+                                 record_dead_loads, warehouses_in_progress)
 from tests.dagster_processes import LOAD_TIMEOUT_S, kill_when, make_dagster_home, start_load
 
 
@@ -54,6 +55,36 @@ def test_only_dead_in_progress_runs_of_this_warehouse_are_recorded(tmp_path):
     assert f"pid {gone} on {socket.gethostname()}" in line["reason"] and "killed" in line["reason"]
     assert record_dead_loads(instance, root, audit_path) == []  # once only
     assert len(audit.read(audit_path)) == 1
+
+
+def test_the_daemon_sensor_records_killed_loads_of_every_warehouse(tmp_path):
+    from pipeline.sensors import ops_sensors
+
+    [killed_loads] = [s for s in ops_sensors() if s.name == "killed_loads"]
+    assert killed_loads.default_status == dg.DefaultSensorStatus.RUNNING
+    instance = dg.DagsterInstance.ephemeral()
+    root_a, root_b = (tmp_path / name for name in ("a", "b"))
+    gone = str(_ended_process_pid())
+    for run_id, root, pid, status in [("killed-a", root_a, gone, dg.DagsterRunStatus.STARTED),
+                                      ("killed-b", root_b, gone, dg.DagsterRunStatus.STARTING),
+                                      ("running-b", root_b, str(os.getpid()), dg.DagsterRunStatus.STARTED)]:
+        instance.add_run(dg.DagsterRun(job_name="nightly_load", run_id=run_id, status=status,
+                                       tags={**process_tags(root), PID_TAG: pid}))
+    instance.add_run(dg.DagsterRun(job_name="nightly_load", run_id="untagged", status=dg.DagsterRunStatus.STARTED))
+    assert warehouses_in_progress(instance) == [root_a, root_b]
+
+    skip = killed_loads(dg.build_sensor_context(instance=instance))
+    assert skip.skip_message == "killed loads recorded: killed-a, killed-b"
+    status = {r.run_id: r.status for r in instance.get_runs()}
+    assert status == {"killed-a": dg.DagsterRunStatus.FAILURE, "killed-b": dg.DagsterRunStatus.FAILURE,
+                      "running-b": dg.DagsterRunStatus.STARTED, "untagged": dg.DagsterRunStatus.STARTED}
+    for run_id, root in [("killed-a", root_a), ("killed-b", root_b)]:
+        [line] = audit.read(root / "state" / "audit.jsonl")
+        assert line["run_id"] == run_id and line["status"] == audit.FAILED
+        assert line["reason"].endswith(f"pid {gone} on {socket.gethostname()}) ended without finishing it (killed); "
+                                       "recorded by the daemon's killed_loads sensor")
+    assert killed_loads(dg.build_sensor_context(instance=instance)).skip_message == "no killed load"
+    assert len(audit.read(root_a / "state" / "audit.jsonl")) == 1
 
 
 def test_the_next_load_records_a_load_killed_while_staging(exports, tmp_path, monkeypatch):

@@ -5,6 +5,8 @@ trial configuration whose landing quiet period and sensor interval are short. A 
 export (its manifest lists a file that is not there yet) must not start anything; once the
 file arrives, exactly one ``nightly_load`` run starts and succeeds, and later ticks that still
 see the export start nothing more. The run's audit line names the sensor as its trigger.
+A ``trialwh load`` killed outright while the daemon runs is marked failed and audited by the
+daemon's ``killed_loads`` sensor, without waiting for the next load.
 """
 
 import os
@@ -18,7 +20,8 @@ import yaml
 
 from pipeline import audit
 from pipeline.config import DEFAULT_CONFIG_PATH
-from tests.dagster_processes import WORKSPACE, dagster_tool, make_dagster_home
+from pipeline.dead_loads import PID_TAG
+from tests.dagster_processes import WORKSPACE, dagster_tool, kill_when, make_dagster_home, start_load
 
 RUN_TIMEOUT_S = 300
 HELD_BACK = "LB.csv"  # the file still "being copied"
@@ -27,13 +30,15 @@ HELD_BACK = "LB.csv"  # the file still "being copied"
 def _fast_config(path: Path) -> Path:
     cfg = yaml.safe_load(DEFAULT_CONFIG_PATH.read_text(encoding="utf-8"))
     cfg["ops"]["landing"].update(quiet_seconds=2, minimum_interval_seconds=1)
+    cfg["ops"]["killed_loads_check_seconds"] = 1
     path.write_text(yaml.safe_dump(cfg, allow_unicode=True), encoding="utf-8")
     return path
 
 
 @pytest.fixture
-def daemon(tmp_path):
+def daemon(tmp_path, monkeypatch):
     dagster_home = make_dagster_home(tmp_path / "dagster_home")
+    monkeypatch.setenv("DAGSTER_HOME", str(dagster_home))  # the event log's dagster.yaml reads it
     home = tmp_path / "wh"
     env = {"DAGSTER_HOME": str(dagster_home), "TRIALWH_HOME": str(home),
            "TRIALWH_CONFIG": str(_fast_config(tmp_path / "trial_config.yaml"))}
@@ -92,3 +97,20 @@ def test_an_export_dropped_in_the_landing_folder_starts_exactly_one_run(exports,
     assert [(r["run_id"], r["status"], r["trigger"]) for r in trail] == [(run.run_id, "PUBLISHED", "sensor:landing_sensor")]
     assert trail[0]["export"] == str(export)
     assert (daemon["home"] / "trial.duckdb").exists()
+
+
+def test_the_daemon_records_a_load_killed_outright(exports, daemon, tmp_path):
+    instance, home = daemon["instance"], daemon["home"]
+    killed = start_load(exports["clean"], home, tmp_path / "dagster_home")
+    kill_when(killed, (home / "build" / "staging" / "staged.json").exists)
+    [run] = instance.get_runs()
+    assert run.tags[PID_TAG] == str(killed.pid)
+
+    _wait(lambda: instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE,
+          "the killed run marked failed", daemon, timeout=120)
+    [failure] = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+    assert f"pid {killed.pid}" in failure.message and "recorded by the daemon's killed_loads sensor" in failure.message
+    _wait(lambda: audit.read(home / "state" / "audit.jsonl"), "the audit line", daemon, timeout=60)
+    [line] = audit.read(home / "state" / "audit.jsonl")
+    assert line["run_id"] == run.run_id and line["status"] == audit.FAILED
+    assert "recorded by the daemon's killed_loads sensor" in line["reason"]
