@@ -70,6 +70,18 @@ def failed_steps(instance: dg.DagsterInstance, run_id: str) -> list[dict]:
             for e in events]
 
 
+def run_error(events) -> str | None:
+    """Why a run failed outside its steps, from its RUN_FAILURE event: a resource that could not
+    start (such as a warehouse another load holds). None for a run whose steps or checks failed
+    (their own events say why) and for a run that did not fail."""
+    for event in events:
+        if event.event_type == dg.DagsterEventType.RUN_FAILURE:
+            error = getattr(event.event_specific_data, "error", None)
+            if error is not None:
+                return root_cause(error)[:500]
+    return None
+
+
 def run_record(instance: dg.DagsterInstance, run_id: str, status: str, **extra) -> dict:
     """The audit line of one run, from the Dagster instance (tags, times, checks) plus ``extra``."""
     run = instance.get_run_by_id(run_id)
@@ -85,6 +97,7 @@ def run_record(instance: dg.DagsterInstance, run_id: str, status: str, **extra) 
         "recorded_utc": datetime.now(timezone.utc).isoformat(),
         "checks": check_outcomes(instance, run_id),
         "failed_steps": failed_steps(instance, run_id),
+        "run_error": run_error(e.get_dagster_event() for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_FAILURE)),
         "published": status == PUBLISHED,
     }
     record.update(extra)

@@ -75,14 +75,16 @@ def run_load(export: str | None, home: str | None, trigger: str = "cli", log_lev
 def load_summary_text(success: bool, warehouse, result) -> str:
     import duckdb
 
-    from pipeline.audit import root_cause
+    from pipeline.audit import root_cause, run_error
 
     if not success:
         lines = ["LOAD FAILED: the published warehouse was left as it was."]
         failures = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
         lines += [f"  {e.step_key}: {root_cause(e.event_specific_data.error)}" for e in failures]
         if not failures:
-            lines.append("  no step failed: a blocking check stopped the load (see the asset checks in the UI)")
+            cause = run_error(result.all_events)
+            lines.append(f"  the load could not start: {cause}" if cause else
+                         "  no step failed: a blocking check stopped the load (see the asset checks in the UI)")
         return "\n".join(lines)
     lines = [f"{'form':<6} {'rows in':>8} {'loaded':>8} {'quarantined':>12}"]
     con = duckdb.connect(str(warehouse.published_path), read_only=True)

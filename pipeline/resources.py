@@ -17,6 +17,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import dagster as dg
 import duckdb
@@ -24,6 +25,7 @@ from dagster._utils.backoff import backoff
 from pydantic import PrivateAttr
 from dagster_duckdb import DuckDBResource
 
+from pipeline import load_lock
 from pipeline.warehouse_io import duckdb_settings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -147,14 +149,23 @@ class WarehouseDuckDB(DuckDBResource):
     """
 
     _shared: duckdb.DuckDBPyConnection | None = PrivateAttr(default=None)
+    _load_lock: IO[str] | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context) -> None:
+        """Take the warehouse's load lock for the run (``pipeline.load_lock``): a second load of
+        the same warehouse fails here, before any step has touched it."""
         Path(self.database).parent.mkdir(parents=True, exist_ok=True)
+        self._load_lock = load_lock.acquire(Path(self.database).parent / load_lock.LOCK_NAME, context.run.run_id if context.run else None)
         super().setup_for_execution(context)
 
     def teardown_after_execution(self, context) -> None:
-        self.release()
-        super().teardown_after_execution(context)
+        try:
+            self.release()
+            super().teardown_after_execution(context)
+        finally:
+            if self._load_lock is not None:
+                load_lock.release(self._load_lock)
+                self._load_lock = None
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -185,8 +196,8 @@ class WarehouseDuckDB(DuckDBResource):
             with open(path, "r+b") as fh:
                 try:
                     fcntl.lockf(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except OSError as exc:
-                    raise RuntimeError(f"{path} is in use by another process (another load?)") from exc
+                except OSError as exc:  # the message is the root cause a data manager sees
+                    raise RuntimeError(f"{path} is in use by another process ({exc.strerror})") from None
                 path.unlink()
         path.with_name(path.name + ".wal").unlink(missing_ok=True)
 
