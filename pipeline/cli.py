@@ -22,6 +22,7 @@ import threading
 from pathlib import Path
 from typing import NoReturn
 
+from pipeline.config import ConfigError
 from pipeline.resources import PROJECT_ROOT
 
 
@@ -295,7 +296,11 @@ def main(argv: list[str] | None = None) -> int:
     fnd.set_defaults(func=cmd_findings)
 
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except ConfigError as exc:  # a configuration to mend, not a fault of the code: its message, no traceback
+        print(f"trialwh: {exc}", file=sys.stderr)
+        return 2
 
 
 def exit_without_teardown(code: int) -> NoReturn:

@@ -18,10 +18,40 @@ import yaml
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("trial_config.yaml")
 
 
+class ConfigError(ValueError):
+    """A trial configuration that cannot be used as it is."""
+
+
+def missing_settings(chosen: dict[str, Any], shipped: dict[str, Any]) -> list[str]:
+    """The sections, and the settings of each section, of the shipped configuration that
+    ``chosen`` lacks (``ops.killed_loads_check_seconds``). Deeper keys are not compared: some
+    are data, not settings (the drugs of ``trial.drugs``, the tests of ``endpoints.lab_directions``)."""
+    missing = []
+    for section, settings in shipped.items():
+        if not isinstance(chosen.get(section), dict):
+            missing.append(section)
+        elif isinstance(settings, dict):
+            missing += [f"{section}.{key}" for key in settings if key not in chosen[section]]
+    return missing
+
+
 @lru_cache(maxsize=8)
 def _load(path: str) -> dict[str, Any]:
+    """The file at ``path``; another file than the shipped one must have all its settings.
+
+    Why: a trial's own configuration is a copy of the shipped file made at some version. When a
+    later version adds a setting, a load with the old copy would stop on a bare ``KeyError``
+    somewhere in the code; this names every missing setting at once, before anything runs. No
+    default is filled in: many settings are the trial's ASSUMPTIONs, which nobody should get
+    without having chosen them."""
     with open(path, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        loaded = yaml.safe_load(fh) or {}
+    if Path(path) != DEFAULT_CONFIG_PATH.resolve():
+        missing = missing_settings(loaded, _load(str(DEFAULT_CONFIG_PATH.resolve())))
+        if missing:
+            raise ConfigError(f"{path} lacks {', '.join(missing)}, which {DEFAULT_CONFIG_PATH} has: "
+                              "copy them into it, with this trial's values")
+    return loaded
 
 
 def trial_config(path: str | os.PathLike | None = None) -> dict[str, Any]:
