@@ -155,7 +155,8 @@ class WarehouseDuckDB(DuckDBResource):
         """Take the warehouse's load lock for the run (``pipeline.load_lock``): a second load of
         the same warehouse fails here, before any step has touched it."""
         Path(self.database).parent.mkdir(parents=True, exist_ok=True)
-        self._load_lock = load_lock.acquire(Path(self.database).parent / load_lock.LOCK_NAME, context.run.run_id if context.run else None)
+        run_id = context.run.run_id if context.run else None
+        self._load_lock = load_lock.acquire(Path(self.database).parent / load_lock.LOCK_NAME, run_id)
         super().setup_for_execution(context)
 
     def teardown_after_execution(self, context) -> None:
