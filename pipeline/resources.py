@@ -157,7 +157,12 @@ class WarehouseDuckDB(DuckDBResource):
         Path(self.database).parent.mkdir(parents=True, exist_ok=True)
         run_id = context.run.run_id if context.run else None
         self._load_lock = load_lock.acquire(Path(self.database).parent / load_lock.LOCK_NAME, run_id)
-        super().setup_for_execution(context)
+        try:
+            super().setup_for_execution(context)
+        except BaseException:  # not set up, so no teardown: the lock must not outlive this run
+            load_lock.release(self._load_lock)
+            self._load_lock = None
+            raise
 
     def teardown_after_execution(self, context) -> None:
         try:

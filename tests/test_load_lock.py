@@ -64,3 +64,19 @@ def test_a_load_of_a_warehouse_another_load_holds_fails_before_touching_it(expor
     [line] = audit.read(warehouse.audit_path)
     assert line["run_id"] == result.run_id and line["status"] == audit.FAILED and line["failed_steps"] == []
     assert "WarehouseBusyError: another load of this warehouse is running" in line["run_error"]
+
+
+def test_a_run_whose_duckdb_resource_fails_to_set_up_lets_the_lock_go(exports, tmp_path, monkeypatch):
+    from dagster_duckdb import DuckDBResource
+
+    def refuse(self, context):
+        raise RuntimeError("cannot set up")
+
+    monkeypatch.setattr(DuckDBResource, "setup_for_execution", refuse)
+    home = tmp_path / "wh"
+    success, _, result = load(exports["clean"], home)
+    assert not success
+    assert load_summary_text(success, WarehouseResource(home=str(home)), result).endswith(
+        "the load could not start: RuntimeError: cannot set up")
+    lock = WarehouseResource(home=str(home)).build_dir / load_lock.LOCK_NAME
+    load_lock.release(load_lock.acquire(lock, "next-run"))  # free: the failed run released it
