@@ -72,11 +72,21 @@ def test_a_run_whose_duckdb_resource_fails_to_set_up_lets_the_lock_go(exports, t
     def refuse(self, context):
         raise RuntimeError("cannot set up")
 
+    released = []
+
+    def recording_release(handle):
+        released.append(handle.name)
+        release(handle)
+
+    release = load_lock.release
     monkeypatch.setattr(DuckDBResource, "setup_for_execution", refuse)
+    monkeypatch.setattr(load_lock, "release", recording_release)
     home = tmp_path / "wh"
     success, _, result = load(exports["clean"], home)
     assert not success
+    # released by the resource itself, not whenever the garbage collector closes the file
+    assert released == [str(WarehouseResource(home=str(home)).build_dir / load_lock.LOCK_NAME)]
     assert load_summary_text(success, WarehouseResource(home=str(home)), result).endswith(
         "the load could not start: RuntimeError: cannot set up")
     lock = WarehouseResource(home=str(home)).build_dir / load_lock.LOCK_NAME
-    load_lock.release(load_lock.acquire(lock, "next-run"))  # free: the failed run released it
+    release(load_lock.acquire(lock, "next-run"))  # free
